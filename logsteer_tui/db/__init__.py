@@ -1,0 +1,1 @@
+"""The database: models, the engine and session factory, and migrations."""

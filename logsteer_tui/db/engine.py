@@ -1,0 +1,70 @@
+"""The async engine and session factory for SQLite and PostgreSQL URLs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from logsteer_tui.errors import ConfigError
+
+ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def async_url(url: str) -> URL:
+    """Parse ``url`` and swap a plain dialect for its async driver.
+
+    ``sqlite:///x.db`` becomes ``sqlite+aiosqlite:///x.db`` and ``postgresql://``
+    becomes ``postgresql+asyncpg://``; other dialects are rejected.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            f"Invalid database URL {url!r}: expected a SQLAlchemy URL such as "
+            "sqlite:///path/to/file.sqlite or postgresql://user@host/dbname."
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend not in ASYNC_DRIVERS:
+        raise ConfigError(
+            f"Unsupported database {backend!r} in {parsed.render_as_string()!r}: "
+            "use sqlite or postgresql."
+        )
+    return parsed.set(drivername=ASYNC_DRIVERS[backend])
+
+
+def create_engine(url: str, **options: Any) -> AsyncEngine:
+    """Create the engine; SQLite files get WAL, foreign keys and a busy timeout."""
+    parsed = async_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(parsed, **options)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine.sync_engine, "connect", _configure_sqlite)
+    return engine
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)

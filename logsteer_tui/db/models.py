@@ -1,0 +1,295 @@
+"""SQLAlchemy models of the product's data.
+
+All times are aware UTC datetimes (see UTCDateTime). The ``last_*`` columns on a
+contact are kept up to date by the message service whenever a message is stored,
+so the browser and segments can sort and filter on them without a subquery.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from logsteer_tui.db.types import UTCDateTime, utc_now
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime}
+
+
+class ContactSource(enum.StrEnum):
+    MANUAL = "manual"
+    IMPORT = "import"
+    INBOUND_SMS = "inbound_sms"
+    DEMO = "demo"
+
+
+class Channel(enum.StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+
+
+class Direction(enum.StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class MessageType(enum.StrEnum):
+    PROMOTIONAL = "promotional"
+    SALES = "sales"
+    TRANSACTIONAL = "transactional"
+
+
+class MessageStatus(enum.StrEnum):
+    """Where a message is; see FINAL_STATUSES for the ones that never move back."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    ERROR = "error"
+    RECEIVED = "received"
+
+
+FINAL_STATUSES = frozenset(
+    {
+        MessageStatus.DELIVERED,
+        MessageStatus.UNDELIVERED,
+        MessageStatus.FAILED,
+        MessageStatus.ERROR,
+        MessageStatus.RECEIVED,
+    }
+)
+
+
+def enum_column(kind: type[enum.StrEnum], length: int = 20) -> Any:
+    """A string column that stores the enum's value, with no database enum type."""
+    return Enum(
+        kind,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class Contact(Base):
+    __tablename__ = "contact"
+    __table_args__ = (
+        Index("ix_contact_sort_name", "sort_name", "id"),
+        Index("ix_contact_email", "email"),
+        Index("ix_contact_mobile_1", "mobile_1"),
+        Index("ix_contact_last_message_at", "last_message_at", "id"),
+        Index("ix_contact_created_at", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    email: Mapped[str | None] = mapped_column(String(254))
+    mobile_1: Mapped[str | None] = mapped_column(String(20))
+    phone_1: Mapped[str | None] = mapped_column(String(20))
+    mobile_2: Mapped[str | None] = mapped_column(String(20))
+    phone_2: Mapped[str | None] = mapped_column(String(20))
+    company: Mapped[str] = mapped_column(String(200), default="")
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Extra fields from an import, usable in templates by their column name."""
+
+    do_not_send_sms: Mapped[bool] = mapped_column(Boolean, default=False)
+    do_not_send_email: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[ContactSource] = mapped_column(
+        enum_column(ContactSource), default=ContactSource.MANUAL
+    )
+    listmonk_subscriber_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+    sort_name: Mapped[str] = mapped_column(String(202), default="")
+    """Folded "last first" for sorting by name."""
+
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    """Folded name, email and phone numbers; see services.text.fold."""
+
+    last_message_at: Mapped[datetime | None] = mapped_column()
+    last_sms_sent_at: Mapped[datetime | None] = mapped_column()
+    last_sms_sent_body: Mapped[str | None] = mapped_column(Text)
+    last_sms_received_at: Mapped[datetime | None] = mapped_column()
+    last_sms_received_body: Mapped[str | None] = mapped_column(Text)
+    last_email_sent_at: Mapped[datetime | None] = mapped_column()
+
+    addresses: Mapped[list[Address]] = relationship(
+        back_populates="contact", cascade="all, delete-orphan", order_by="Address.id"
+    )
+    notes: Mapped[list[Note]] = relationship(
+        back_populates="contact", cascade="all, delete-orphan", order_by="Note.id"
+    )
+    orders: Mapped[list[Order]] = relationship(
+        back_populates="contact", cascade="all, delete-orphan", order_by="Order.id"
+    )
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+
+class Address(Base):
+    __tablename__ = "address"
+    __table_args__ = (Index("ix_address_contact_id", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE")
+    )
+    label: Mapped[str] = mapped_column(String(40), default="")
+    street: Mapped[str] = mapped_column(String(200), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    postal_code: Mapped[str] = mapped_column(String(20), default="")
+    country: Mapped[str] = mapped_column(String(2), default="")
+    """ISO 3166 alpha-2 code."""
+
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    contact: Mapped[Contact] = relationship(back_populates="addresses")
+
+
+class Note(Base):
+    __tablename__ = "note"
+    __table_args__ = (Index("ix_note_contact_id", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE")
+    )
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    contact: Mapped[Contact] = relationship(back_populates="notes")
+
+
+class Order(Base):
+    __tablename__ = "customer_order"
+    __table_args__ = (Index("ix_customer_order_contact_id", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE")
+    )
+    number: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    total_cents: Mapped[int] = mapped_column(Integer, default=0)
+    """The order total in the currency's minor unit, so sums stay exact."""
+
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    ordered_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    contact: Mapped[Contact] = relationship(back_populates="orders")
+
+
+class Message(Base):
+    __tablename__ = "message"
+    __table_args__ = (
+        UniqueConstraint(
+            "provider", "provider_message_id", name="uq_message_provider_id"
+        ),
+        Index("ix_message_contact_created", "contact_id", "created_at"),
+        Index("ix_message_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contact.id", ondelete="SET NULL")
+    )
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
+    direction: Mapped[Direction] = mapped_column(enum_column(Direction))
+    type: Mapped[MessageType | None] = mapped_column(enum_column(MessageType))
+    """Promotional, sales or transactional; empty for incoming messages."""
+
+    status: Mapped[MessageStatus] = mapped_column(enum_column(MessageStatus))
+    from_address: Mapped[str] = mapped_column(String(254), default="")
+    to_address: Mapped[str] = mapped_column(String(254), default="")
+    subject: Mapped[str | None] = mapped_column(String(998))
+    body: Mapped[str] = mapped_column(Text, default="")
+    html_body: Mapped[str | None] = mapped_column(Text)
+    template: Mapped[str | None] = mapped_column(Text)
+    """The template the body was rendered from, as typed."""
+
+    parts: Mapped[int | None] = mapped_column(Integer)
+    encoding: Mapped[str | None] = mapped_column(String(8))
+    provider: Mapped[str | None] = mapped_column(String(40))
+    provider_message_id: Mapped[str | None] = mapped_column(String(100))
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    error_text: Mapped[str | None] = mapped_column(Text)
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    """An incoming message whose sender matched several contacts."""
+
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+    contact: Mapped[Contact | None] = relationship()
+
+
+class MessageStatusEvent(Base):
+    """One status change of a message, as reported by its provider or the outbox."""
+
+    __tablename__ = "message_status_event"
+    __table_args__ = (
+        UniqueConstraint("message_id", "status", name="uq_message_status_event"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("message.id", ondelete="CASCADE")
+    )
+    status: Mapped[MessageStatus] = mapped_column(enum_column(MessageStatus))
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ConsentAction(enum.StrEnum):
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+
+
+class ConsentSource(enum.StrEnum):
+    OPERATOR = "operator"
+    SMS_REPLY = "sms_reply"
+    PROVIDER_ERROR = "provider_error"
+    IMPORT = "import"
+    LISTMONK = "listmonk"
+
+
+class ConsentEvent(Base):
+    """Who or what set or cleared a Do not send flag, when and why."""
+
+    __tablename__ = "consent_event"
+    __table_args__ = (Index("ix_consent_event_contact_id", "contact_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE")
+    )
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
+    action: Mapped[ConsentAction] = mapped_column(enum_column(ConsentAction))
+    source: Mapped[ConsentSource] = mapped_column(enum_column(ConsentSource))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("message.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -1,0 +1,83 @@
+"""Builds the services once and starts and stops the long-lived ones.
+
+The TUI and the headless commands share this, so tests drive the same objects
+the user does.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from logsteer_tui.config import Settings
+from logsteer_tui.db.engine import create_engine, session_factory, sqlite_url
+from logsteer_tui.db.migrate import upgrade
+from logsteer_tui.paths import AppPaths
+from logsteer_tui.services.contacts import ContactService
+from logsteer_tui.services.events import EventHub
+from logsteer_tui.services.messages import MessageService
+
+log = logging.getLogger(__name__)
+
+
+class LongLivedService(Protocol):
+    """A service with a background part, such as the webhook listener."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def database_url(settings: Settings, paths: AppPaths) -> str:
+    return settings.database_url or sqlite_url(paths.database_file)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    paths: AppPaths
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    hub: EventHub
+    contacts: ContactService
+    messages: MessageService
+    background: list[LongLivedService] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, settings: Settings, paths: AppPaths) -> Runtime:
+        engine = create_engine(database_url(settings, paths))
+        sessions = session_factory(engine)
+        hub = EventHub()
+        return cls(
+            settings=settings,
+            paths=paths,
+            engine=engine,
+            sessions=sessions,
+            hub=hub,
+            contacts=ContactService(sessions, settings.general.default_region, hub),
+            messages=MessageService(sessions),
+        )
+
+    async def migrate(self) -> None:
+        before, after = await upgrade(self.engine)
+        if before != after:
+            log.info("Migrated the database from %s to %s", before, after)
+
+    async def start(self, background: bool = True) -> None:
+        """Migrate the database, then start the long-lived services."""
+        await self.migrate()
+        if not background:
+            return
+        for service in self.background:
+            await service.start()
+
+    async def stop(self) -> None:
+        for service in reversed(self.background):
+            try:
+                await service.stop()
+            except Exception:
+                log.exception("Stopping %r failed", service)
+        await self.engine.dispose()

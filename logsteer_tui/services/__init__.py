@@ -1,0 +1,1 @@
+"""The product's logic: asyncio only, and never importing Textual."""

@@ -1,0 +1,66 @@
+"""A small async event hub: services publish, the TUI or `serve` subscribes.
+
+Events are frozen dataclasses named in the past tense. Subscribers are plain
+callables run in the publisher's task, so they must be quick and must not raise;
+the App's subscriber only posts a Textual message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every event."""
+
+
+@dataclass(frozen=True)
+class ContactChanged(Event):
+    contact_id: int
+
+
+@dataclass(frozen=True)
+class ContactDeleted(Event):
+    contact_id: int
+
+
+@dataclass(frozen=True)
+class MessageStored(Event):
+    """A message was written or its status changed."""
+
+    message_id: int
+    contact_id: int | None
+    direction: str
+    status: str
+
+
+@dataclass(frozen=True)
+class ListenerStateChanged(Event):
+    running: bool
+    address: str
+    error: str = ""
+
+
+Subscriber = Callable[[Event], None]
+
+
+class EventHub:
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Add ``subscriber``; return a function that removes it again."""
+        self._subscribers.append(subscriber)
+        return lambda: self._subscribers.remove(subscriber)
+
+    def publish(self, event: Event) -> None:
+        for subscriber in list(self._subscribers):
+            try:
+                subscriber(event)
+            except Exception:  # a broken subscriber must not stop the publisher
+                log.exception("Event subscriber failed on %r", event)
