@@ -93,3 +93,36 @@ async def test_naive_datetime_rejected(runtime: Runtime) -> None:
         stored.last_message_at = datetime(2026, 1, 1)  # noqa: DTZ001
         with pytest.raises(Exception, match="aware datetime"):
             await session.commit()
+
+
+async def test_status_moves_forward_only(runtime: Runtime) -> None:
+    from logsteer_tui.db.models import (
+        Channel,
+        Direction,
+        Message,
+        MessageStatus,
+        MessageStatusEvent,
+    )
+    from logsteer_tui.services.messages import record_status
+
+    contact = await runtime.contacts.create({"first_name": "Ana"})
+    async with runtime.sessions() as session, session.begin():
+        message = Message(
+            contact_id=contact.id,
+            channel=Channel.SMS,
+            direction=Direction.OUT,
+            status=MessageStatus.PENDING,
+            body="Hi",
+        )
+        session.add(message)
+        await session.flush()
+        assert await record_status(session, message, MessageStatus.SENT)
+        assert await record_status(session, message, MessageStatus.DELIVERED)
+        assert not await record_status(session, message, MessageStatus.SENT)
+        assert not await record_status(session, message, MessageStatus.FAILED)
+        assert message.status is MessageStatus.DELIVERED
+        history = (await session.scalars(select(MessageStatusEvent.status))).all()
+    assert sorted(history) == ["delivered", "failed", "sent"]
+    stored = await runtime.contacts.get(contact.id)
+    assert stored.last_sms_sent_body == "Hi"
+    assert stored.last_message_at is not None
