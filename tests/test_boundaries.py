@@ -82,7 +82,8 @@ def test_headless_layers_import_without_textual() -> None:
         "import importlib, json, sys\n"
         f"for name in {headless_modules()!r}:\n"
         "    importlib.import_module(name)\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 'textual')))\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] == 'textual']\n"
+        "print(json.dumps(sorted(loaded)))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script],
