@@ -61,13 +61,13 @@ class GeneralSettings(Section):
 
 class SmsSettings(Section):
     provider: Literal["dev", "twilio"] = "dev"
-    """Which provider sends SMS: "dev" records them in a local file, "twilio" sends."""
+    """The SMS provider: "dev" records messages in a local file, "twilio" sends them."""
 
     transliterate: bool = False
     """Replace Croatian letters (č ć đ š ž) by ASCII so messages stay in GSM-7."""
 
     max_parts: int = Field(default=10, ge=1, le=20)
-    """The longest message accepted, in SMS parts (Twilio concatenates up to 10)."""
+    """The maximum length of one message, in SMS parts."""
 
 
 class TwilioSettings(Section):
@@ -82,7 +82,7 @@ class TwilioSettings(Section):
 
     timeout_seconds: float = Field(default=10.0, gt=0)
     max_attempts: int = Field(default=4, ge=1, le=10)
-    """Tries per message, counting the first, for timeouts, 429 and 5xx answers."""
+    """Attempts per message, counting the first, on timeouts, 429 and 5xx replies."""
 
 
 class ListenerSettings(Section):
@@ -193,7 +193,7 @@ def secret_values(settings: Settings) -> list[str]:
 
 
 def masked_dump(settings: Settings) -> dict[str, Any]:
-    """The settings as plain data, with every secret shown as ``********``."""
+    """Dump the settings as plain data, with every secret shown as ``********``."""
 
     def mask(value: Any) -> Any:
         if isinstance(value, SecretStr):

@@ -104,7 +104,7 @@ def _text(value: object) -> str | None:
 
 
 def derived_columns(values: Mapping[str, Any]) -> dict[str, str]:
-    """The sort and search columns for a contact with these field values."""
+    """Compute the sort and search columns for a contact with these field values."""
     first = values.get("first_name") or ""
     last = values.get("last_name") or ""
     searchable = [first, last, values.get("email") or "", values.get("company") or ""]
@@ -158,7 +158,7 @@ class ContactRow:
 
 @dataclass(frozen=True)
 class PageCursor:
-    """Where the previous page ended: the last row's sort value and id."""
+    """The end of the previous page: its last row's sort value and id."""
 
     sort_value: Any
     id: int
