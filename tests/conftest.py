@@ -18,9 +18,13 @@ TERMINAL_SIZE = (80, 24)
 
 @pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppPaths:
-    """Point every user folder at the test's own temporary folder."""
+    """Point every user folder at the test's own temporary folder.
+
+    Settings from the environment, LOGSTEER_* and TEXTUAL_*, are removed too, so a
+    developer's own configuration never changes a result.
+    """
     for name in list(os.environ):
-        if name.startswith("LOGSTEER_"):
+        if name.startswith(("LOGSTEER_", "TEXTUAL")):
             monkeypatch.delenv(name)
     home = tmp_path / "home"
     monkeypatch.setenv("HOME", str(home))
