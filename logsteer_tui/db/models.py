@@ -293,3 +293,35 @@ class ConsentEvent(Base):
         ForeignKey("message.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Segment(Base):
+    """A saved filter over contacts, evaluated afresh each time it is used.
+
+    ``definition`` is the JSON tree documented in docs/segments.md and checked by
+    services.segments.parse_definition before it is stored.
+    """
+
+    __tablename__ = "segment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+# Segment conditions on orders and messages run one EXISTS or count subquery per
+# contact, and these indexes turn each into a search on the contact's own rows.
+Index("ix_customer_order_contact_total", Order.contact_id, Order.total_cents)
+Index("ix_customer_order_contact_date", Order.contact_id, Order.ordered_at)
+Index(
+    "ix_message_contact_channel",
+    Message.contact_id,
+    Message.channel,
+    Message.direction,
+    Message.status,
+)
+# The segment view sorts by the last SMS dates.
+Index("ix_contact_last_sms_sent_at", Contact.last_sms_sent_at, Contact.id)
+Index("ix_contact_last_sms_received_at", Contact.last_sms_received_at, Contact.id)
