@@ -84,6 +84,9 @@ class TwilioSettings(Section):
     max_attempts: int = Field(default=4, ge=1, le=10)
     """Attempts per message, counting the first, on timeouts, 429 and 5xx replies."""
 
+    retry_backoff_seconds: float = Field(default=1.0, gt=0, le=60)
+    """Wait before the first retry, in seconds; it doubles before each next one."""
+
 
 class ListenerSettings(Section):
     enabled: bool = True

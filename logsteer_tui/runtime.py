@@ -19,6 +19,7 @@ from logsteer_tui.paths import AppPaths
 from logsteer_tui.services.contacts import ContactService
 from logsteer_tui.services.events import EventHub
 from logsteer_tui.services.messages import MessageService
+from logsteer_tui.services.sms import SmsService, build_provider
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class Runtime:
     hub: EventHub
     contacts: ContactService
     messages: MessageService
+    sms: SmsService
     background: list[LongLivedService] = field(default_factory=list)
 
     @classmethod
@@ -59,6 +61,7 @@ class Runtime:
             hub=hub,
             contacts=ContactService(sessions, settings.general.default_region, hub),
             messages=MessageService(sessions),
+            sms=SmsService(sessions, hub, settings, build_provider(settings, paths)),
         )
 
     async def migrate(self) -> None:
@@ -67,8 +70,9 @@ class Runtime:
             log.info("Migrated the database from %s to %s", before, after)
 
     async def start(self, background: bool = True) -> None:
-        """Migrate the database, then start the long-lived services."""
+        """Migrate the database, mark SMS cut off by a crash, start the rest."""
         await self.migrate()
+        await self.sms.recover_interrupted()
         if not background:
             return
         for service in self.background:
