@@ -98,6 +98,19 @@ class ListenerSettings(Section):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
 
 
+class SmsGatewaySettings(Section):
+    """SMS Gateway for Android (sms-gate.app), which posts signed JSON webhooks."""
+
+    signing_key: SecretStr = SecretStr("")
+    """The key under Settings, Webhooks, Signing Key in the app; empty rejects all."""
+
+    device_number: str = ""
+    """The gateway phone's own number, stored as the recipient of incoming SMS."""
+
+    max_clock_skew_seconds: int = Field(default=300, ge=1)
+    """How far X-Timestamp may be from this machine's clock, in seconds."""
+
+
 class ConsentSettings(Section):
     opt_out_keywords: list[str] = Field(
         default_factory=lambda: [
@@ -137,6 +150,7 @@ class Settings(BaseSettings):
     sms: SmsSettings = Field(default_factory=SmsSettings)
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)
     listener: ListenerSettings = Field(default_factory=ListenerSettings)
+    sms_gateway: SmsGatewaySettings = Field(default_factory=SmsGatewaySettings)
     consent: ConsentSettings = Field(default_factory=ConsentSettings)
     sending: SendingSettings = Field(default_factory=SendingSettings)
 

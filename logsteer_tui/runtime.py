@@ -18,6 +18,8 @@ from logsteer_tui.db.migrate import upgrade
 from logsteer_tui.paths import AppPaths
 from logsteer_tui.services.contacts import ContactService
 from logsteer_tui.services.events import EventHub
+from logsteer_tui.services.inbound import InboundService
+from logsteer_tui.services.listener import WebhookListener
 from logsteer_tui.services.messages import MessageService
 from logsteer_tui.services.sms import SmsService, build_provider
 
@@ -46,6 +48,8 @@ class Runtime:
     contacts: ContactService
     messages: MessageService
     sms: SmsService
+    inbound: InboundService
+    listener: WebhookListener
     background: list[LongLivedService] = field(default_factory=list)
 
     @classmethod
@@ -53,6 +57,10 @@ class Runtime:
         engine = create_engine(database_url(settings, paths))
         sessions = session_factory(engine)
         hub = EventHub()
+        inbound = InboundService(
+            sessions, settings.general.default_region, settings.consent, hub
+        )
+        listener = WebhookListener(settings, inbound, hub)
         return cls(
             settings=settings,
             paths=paths,
@@ -62,6 +70,9 @@ class Runtime:
             contacts=ContactService(sessions, settings.general.default_region, hub),
             messages=MessageService(sessions),
             sms=SmsService(sessions, hub, settings, build_provider(settings, paths)),
+            inbound=inbound,
+            listener=listener,
+            background=[listener],
         )
 
     async def migrate(self) -> None:

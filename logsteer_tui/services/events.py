@@ -40,6 +40,24 @@ class MessageStored(Event):
 
 
 @dataclass(frozen=True)
+class SmsReceived(Event):
+    """An incoming SMS was stored, for a notification, besides its MessageStored.
+
+    ``contact_id`` is None when the sender matched several contacts
+    (``needs_review``) or is no valid phone number. ``consent_change`` is
+    "opt_out", "opt_in" or empty.
+    """
+
+    message_id: int
+    contact_id: int | None
+    sender: str
+    contact_name: str
+    body: str
+    needs_review: bool = False
+    consent_change: str = ""
+
+
+@dataclass(frozen=True)
 class ListenerStateChanged(Event):
     running: bool
     address: str
