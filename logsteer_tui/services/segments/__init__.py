@@ -1,0 +1,49 @@
+"""Segments: saved filters over contacts, compiled to one parameterised query."""
+
+from logsteer_tui.services.segments.definition import (
+    Condition,
+    Group,
+    parse_condition,
+    parse_definition,
+    parse_definition_text,
+)
+from logsteer_tui.services.segments.fields import FIELDS, FieldKind, FieldSpec
+from logsteer_tui.services.segments.operators import (
+    OPERATOR_INFO,
+    Operator,
+    SegmentDefinitionError,
+    ValueShape,
+    ValueType,
+    operator_label,
+)
+from logsteer_tui.services.segments.service import (
+    SavedSegment,
+    SegmentExistsError,
+    SegmentRow,
+    SegmentService,
+    SegmentSort,
+    SegmentSummary,
+)
+
+__all__ = [
+    "FIELDS",
+    "OPERATOR_INFO",
+    "Condition",
+    "FieldKind",
+    "FieldSpec",
+    "Group",
+    "Operator",
+    "SavedSegment",
+    "SegmentDefinitionError",
+    "SegmentExistsError",
+    "SegmentRow",
+    "SegmentService",
+    "SegmentSort",
+    "SegmentSummary",
+    "ValueShape",
+    "ValueType",
+    "operator_label",
+    "parse_condition",
+    "parse_definition",
+    "parse_definition_text",
+]

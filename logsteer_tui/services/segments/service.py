@@ -1,0 +1,377 @@
+"""Saved segments: save, rename, duplicate, delete, list with counts, evaluate."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Boolean, ColumnElement, Select, and_, func, literal, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from logsteer_tui.db.models import Contact, Segment
+from logsteer_tui.db.types import utc_now
+from logsteer_tui.errors import LogsteerError, NotFoundError, ValidationError
+from logsteer_tui.services.contacts import PageCursor
+from logsteer_tui.services.segments.compiler import CompileContext, compile_group
+from logsteer_tui.services.segments.definition import Group, parse_definition
+
+log = logging.getLogger(__name__)
+
+AnySelect = Select[*tuple[Any, ...]]
+
+MAX_NAME_LENGTH = 100
+
+
+class SegmentExistsError(LogsteerError):
+    title = "Segment exists"
+
+
+class SegmentSort(enum.StrEnum):
+    """The columns of the segment view that results can be sorted by."""
+
+    NAME = "name"
+    MOBILE = "mobile_1"
+    EMAIL = "email"
+    LAST_SENT = "last_sms_sent_body"
+    LAST_SENT_AT = "last_sms_sent_at"
+    LAST_RECEIVED = "last_sms_received_body"
+    LAST_RECEIVED_AT = "last_sms_received_at"
+    DO_NOT_SEND_SMS = "do_not_send_sms"
+    DO_NOT_SEND_EMAIL = "do_not_send_email"
+
+
+SORT_COLUMNS: dict[SegmentSort, Any] = {
+    SegmentSort.NAME: Contact.sort_name,
+    SegmentSort.MOBILE: Contact.mobile_1,
+    SegmentSort.EMAIL: Contact.email,
+    SegmentSort.LAST_SENT: Contact.last_sms_sent_body,
+    SegmentSort.LAST_SENT_AT: Contact.last_sms_sent_at,
+    SegmentSort.LAST_RECEIVED: Contact.last_sms_received_body,
+    SegmentSort.LAST_RECEIVED_AT: Contact.last_sms_received_at,
+    SegmentSort.DO_NOT_SEND_SMS: Contact.do_not_send_sms,
+    SegmentSort.DO_NOT_SEND_EMAIL: Contact.do_not_send_email,
+}
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    """One contact in a segment's results."""
+
+    id: int
+    first_name: str
+    last_name: str
+    mobile_1: str | None
+    email: str | None
+    last_sms_sent_body: str | None
+    last_sms_sent_at: datetime | None
+    last_sms_received_body: str | None
+    last_sms_received_at: datetime | None
+    do_not_send_sms: bool
+    do_not_send_email: bool
+    sort_value: Any
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @property
+    def cursor(self) -> PageCursor:
+        return PageCursor(self.sort_value, self.id)
+
+
+@dataclass(frozen=True)
+class SavedSegment:
+    id: int
+    name: str
+    definition: Group
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class SegmentSummary:
+    """A saved segment with the number of contacts it matches now."""
+
+    id: int
+    name: str
+    count: int
+    updated_at: datetime
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` trimmed, or raise ValidationError when it cannot be used."""
+    clean = name.strip()
+    if not clean:
+        raise ValidationError("name", name, "empty; give the segment a name")
+    if len(clean) > MAX_NAME_LENGTH:
+        raise ValidationError("name", name, f"longer than {MAX_NAME_LENGTH} characters")
+    return clean
+
+
+def _after(column: Any, cursor: PageCursor, descending: bool) -> ColumnElement[bool]:
+    # NULLs come first going up and last going down, as the ORDER BY puts them.
+    value, last_id = cursor.sort_value, cursor.id
+    if isinstance(value, bool):
+        # SQLAlchemy accepts only == and IS with a plain True or False.
+        value = literal(value, Boolean())
+    if not descending:
+        if value is None:
+            return or_(
+                and_(column.is_(None), Contact.id > last_id), column.is_not(None)
+            )
+        return or_(column > value, and_(column == value, Contact.id > last_id))
+    if value is None:
+        return and_(column.is_(None), Contact.id < last_id)
+    return or_(
+        column < value, and_(column == value, Contact.id < last_id), column.is_(None)
+    )
+
+
+def _ordered(query: AnySelect, column: Any, descending: bool) -> AnySelect:
+    if descending:
+        return query.order_by(column.desc().nulls_last(), Contact.id.desc())
+    return query.order_by(column.asc().nulls_first(), Contact.id.asc())
+
+
+class SegmentService:
+    """Stores segment definitions and evaluates them against the contacts.
+
+    ``now`` arguments exist for tests; relative dates are read against the
+    current time otherwise.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        zone: ZoneInfo,
+        region: str,
+    ) -> None:
+        self._sessions = sessions
+        self.zone = zone
+        self.region = region
+
+    def condition(
+        self, definition: Group, now: datetime | None = None
+    ) -> ColumnElement[bool]:
+        """Compile ``definition`` to a condition on the contact table."""
+        context = CompileContext(now or utc_now(), self.zone, self.region)
+        return compile_group(definition, context)
+
+    def page_query(
+        self,
+        definition: Group,
+        sort: SegmentSort = SegmentSort.NAME,
+        descending: bool = False,
+        after: PageCursor | None = None,
+        limit: int = 100,
+        now: datetime | None = None,
+    ) -> AnySelect:
+        column = SORT_COLUMNS[sort]
+        query: AnySelect = select(
+            Contact.id,
+            Contact.first_name,
+            Contact.last_name,
+            Contact.mobile_1,
+            Contact.email,
+            Contact.last_sms_sent_body,
+            Contact.last_sms_sent_at,
+            Contact.last_sms_received_body,
+            Contact.last_sms_received_at,
+            Contact.do_not_send_sms,
+            Contact.do_not_send_email,
+            column.label("sort_value"),
+        ).where(self.condition(definition, now))
+        if after is not None:
+            query = query.where(_after(column, after, descending))
+        return _ordered(query, column, descending).limit(limit)
+
+    def count_query(self, definition: Group, now: datetime | None = None) -> AnySelect:
+        return (
+            select(func.count())
+            .select_from(Contact)
+            .where(self.condition(definition, now))
+        )
+
+    async def page(
+        self,
+        definition: Group,
+        sort: SegmentSort = SegmentSort.NAME,
+        descending: bool = False,
+        after: PageCursor | None = None,
+        limit: int = 100,
+        now: datetime | None = None,
+    ) -> list[SegmentRow]:
+        """Return up to ``limit`` matching contacts after ``after``, in keyset order."""
+        query = self.page_query(definition, sort, descending, after, limit, now)
+        async with self._sessions() as session:
+            result = await session.execute(query)
+            return [SegmentRow(**row._mapping) for row in result]
+
+    async def count(self, definition: Group, now: datetime | None = None) -> int:
+        async with self._sessions() as session:
+            return int(await session.scalar(self.count_query(definition, now)) or 0)
+
+    async def contact_ids(
+        self, definition: Group, now: datetime | None = None
+    ) -> list[int]:
+        """Return the ids of every matching contact, in the default order."""
+        query = _ordered(
+            select(Contact.id).where(self.condition(definition, now)),
+            Contact.sort_name,
+            descending=False,
+        )
+        async with self._sessions() as session:
+            return list((await session.scalars(query)).all())
+
+    async def contacts(
+        self, definition: Group, now: datetime | None = None
+    ) -> list[Contact]:
+        """Return the matching contacts in the segment view's default order."""
+        query = _ordered(
+            select(Contact).where(self.condition(definition, now)),
+            Contact.sort_name,
+            descending=False,
+        )
+        async with self._sessions() as session:
+            return list((await session.scalars(query)).all())
+
+    async def get(self, name: str) -> SavedSegment:
+        async with self._sessions() as session:
+            segment = await self._find(session, name)
+            return _saved(segment)
+
+    async def list_segments(self) -> list[SavedSegment]:
+        query = select(Segment).order_by(Segment.name, Segment.id)
+        async with self._sessions() as session:
+            return [_saved(segment) for segment in await session.scalars(query)]
+
+    async def list_with_counts(
+        self, now: datetime | None = None
+    ) -> list[SegmentSummary]:
+        """Return every segment by name with the number of contacts it matches."""
+        summaries = []
+        for segment in await self.list_segments():
+            count = await self.count(segment.definition, now)
+            summaries.append(
+                SegmentSummary(segment.id, segment.name, count, segment.updated_at)
+            )
+        return summaries
+
+    async def save(self, name: str, definition: Group | Any) -> SavedSegment:
+        """Create the segment ``name`` or replace its definition.
+
+        ``definition`` is a Group or JSON data; it is checked before anything is
+        written, so an invalid one leaves the stored segments as they were.
+        """
+        clean = check_name(name)
+        group = (
+            definition
+            if isinstance(definition, Group)
+            else (parse_definition(definition))
+        )
+        async with self._sessions() as session, session.begin():
+            segment = await session.scalar(select(Segment).where(Segment.name == clean))
+            if segment is None:
+                segment = Segment(name=clean, definition=group.to_json())
+                session.add(segment)
+            else:
+                segment.definition = group.to_json()
+                segment.updated_at = utc_now()
+            await _flush_named(session, clean)
+            saved = _saved(segment)
+        log.info("Saved segment %d %r", saved.id, saved.name)
+        return saved
+
+    async def rename(self, name: str, new_name: str) -> SavedSegment:
+        clean = check_name(new_name)
+        async with self._sessions() as session, session.begin():
+            segment = await self._find(session, name)
+            if clean != segment.name:
+                await self._check_free(session, clean)
+                segment.name = clean
+                segment.updated_at = utc_now()
+            await _flush_named(session, clean)
+            saved = _saved(segment)
+        log.info("Renamed segment %d from %r to %r", saved.id, name, clean)
+        return saved
+
+    async def duplicate(self, name: str, new_name: str | None = None) -> SavedSegment:
+        """Copy segment ``name``; without ``new_name`` the copy is "NAME (copy)"."""
+        async with self._sessions() as session, session.begin():
+            source = await self._find(session, name)
+            target = (
+                check_name(new_name)
+                if new_name
+                else await self._copy_name(session, source.name)
+            )
+            await self._check_free(session, target)
+            copy = Segment(name=target, definition=dict(source.definition))
+            session.add(copy)
+            await _flush_named(session, target)
+            saved = _saved(copy)
+        log.info("Duplicated segment %r as %d %r", name, saved.id, saved.name)
+        return saved
+
+    async def delete(self, name: str) -> None:
+        async with self._sessions() as session, session.begin():
+            segment = await self._find(session, name)
+            await session.delete(segment)
+        log.info("Deleted segment %r", name)
+
+    async def _find(self, session: AsyncSession, name: str) -> Segment:
+        segment = await session.scalar(
+            select(Segment).where(Segment.name == name.strip())
+        )
+        if segment is None:
+            raise NotFoundError(
+                f"Segment {name!r} not found; list segments with "
+                "`logsteer segments list`."
+            )
+        return segment
+
+    async def _check_free(self, session: AsyncSession, name: str) -> None:
+        taken = await session.scalar(select(Segment.id).where(Segment.name == name))
+        if taken is not None:
+            raise SegmentExistsError(
+                f"A segment named {name!r} already exists; choose another name."
+            )
+
+    async def _copy_name(self, session: AsyncSession, name: str) -> str:
+        names = set(
+            (
+                await session.scalars(
+                    select(Segment.name).where(Segment.name.startswith(name))
+                )
+            ).all()
+        )
+        for number in range(1, 1000):
+            suffix = " (copy)" if number == 1 else f" (copy {number})"
+            candidate = name[: MAX_NAME_LENGTH - len(suffix)] + suffix
+            if candidate not in names:
+                return candidate
+        raise SegmentExistsError(
+            f"Too many copies of segment {name!r}; rename or delete some first."
+        )
+
+
+async def _flush_named(session: AsyncSession, name: str) -> None:
+    # Another process may take the name between the check and the write.
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise SegmentExistsError(
+            f"A segment named {name!r} already exists; choose another name."
+        ) from None
+
+
+def _saved(segment: Segment) -> SavedSegment:
+    return SavedSegment(
+        segment.id,
+        segment.name,
+        parse_definition(segment.definition),
+        segment.updated_at,
+    )
