@@ -1,5 +1,10 @@
 """Subcommands of `logsteer`; see logsteer_tui.cli for the contract."""
 
-from logsteer_tui.commands import config_command, migrate_command, send_command
+from logsteer_tui.commands import (
+    config_command,
+    migrate_command,
+    segments_command,
+    send_command,
+)
 
-COMMAND_MODULES = [config_command, migrate_command, send_command]
+COMMAND_MODULES = [config_command, migrate_command, send_command, segments_command]

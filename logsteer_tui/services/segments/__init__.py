@@ -7,6 +7,10 @@ from logsteer_tui.services.segments.definition import (
     parse_definition,
     parse_definition_text,
 )
+from logsteer_tui.services.segments.describe import (
+    describe_condition,
+    describe_group,
+)
 from logsteer_tui.services.segments.fields import FIELDS, FieldKind, FieldSpec
 from logsteer_tui.services.segments.operators import (
     OPERATOR_INFO,
@@ -42,6 +46,8 @@ __all__ = [
     "SegmentSummary",
     "ValueShape",
     "ValueType",
+    "describe_condition",
+    "describe_group",
     "operator_label",
     "parse_condition",
     "parse_definition",

@@ -13,6 +13,7 @@ from sqlalchemy import Boolean, ColumnElement, Select, and_, func, literal, or_,
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from logsteer_tui.config import Settings
 from logsteer_tui.db.models import Contact, Segment
 from logsteer_tui.db.types import utc_now
 from logsteer_tui.errors import LogsteerError, NotFoundError, ValidationError
@@ -153,6 +154,14 @@ class SegmentService:
         self._sessions = sessions
         self.zone = zone
         self.region = region
+
+    @classmethod
+    def from_settings(
+        cls, sessions: async_sessionmaker[AsyncSession], settings: Settings
+    ) -> SegmentService:
+        """Build the service with the configured time zone and phone region."""
+        general = settings.general
+        return cls(sessions, general.zone, general.default_region)
 
     def condition(
         self, definition: Group, now: datetime | None = None
