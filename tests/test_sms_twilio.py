@@ -1,5 +1,6 @@
 """SmsService through TwilioProvider against the fake Twilio API on 127.0.0.1."""
 
+import asyncio
 import logging
 import socket
 from collections.abc import AsyncIterator
@@ -285,3 +286,24 @@ async def test_missing_credentials_rejected_before_storing(
     finally:
         await runtime.stop()
     assert fake.requests == []
+
+
+async def test_fake_understood_by_twilio_library(fake: FakeTwilio) -> None:
+    # The official client (a test dependency) must read the fake's replies.
+    from twilio.base.exceptions import TwilioRestException
+    from twilio.rest import Client
+
+    client = Client(fake.account_sid, fake.auth_token)
+    client.api.base_url = fake.base_url
+
+    def create(to: str) -> Any:
+        return client.messages.create(to=to, from_="+15005550006", body="Hello")
+
+    created = await asyncio.to_thread(create, "+385910000001")
+    assert created.sid == fake.created[0]["sid"]
+    assert created.status == "queued"
+    fake.fail_next("21610")
+    with pytest.raises(TwilioRestException) as caught:
+        await asyncio.to_thread(create, "+385910000001")
+    assert caught.value.code == 21610
+    assert caught.value.status == 400
