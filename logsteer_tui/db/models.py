@@ -325,3 +325,170 @@ Index(
 # The segment view sorts by the last SMS dates.
 Index("ix_contact_last_sms_sent_at", Contact.last_sms_sent_at, Contact.id)
 Index("ix_contact_last_sms_received_at", Contact.last_sms_received_at, Contact.id)
+
+
+class Template(Base):
+    """A saved message text, a Jinja2 template rendered per contact."""
+
+    __tablename__ = "template"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class ScheduleStatus(enum.StrEnum):
+    """Where a schedule is; only active schedules are woken by the scheduler."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    FINISHED = "finished"
+    MISSED = "missed"
+
+
+class ScheduleRunStatus(enum.StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    FINISHED = "finished"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class DeliveryStatus(enum.StrEnum):
+    """The state of one contact in one run.
+
+    ``sending`` means a message row exists and the provider may have it, so such a
+    delivery is never sent again without a check; ``interrupted`` is one whose
+    sender died and whose provider cannot be asked whether it arrived.
+    """
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+class Schedule(Base):
+    """A message planned for a segment or a fixed list of contacts.
+
+    ``rule`` is empty for a single send, or a recurrence such as "daily", "weekly
+    mon,thu" or "cron 0 9 * * 1-5" (services.schedules.recurrence). Times of day
+    are read in ``timezone``. When ``contact_ids`` is set the schedule sends to
+    those contacts; otherwise to whoever the segment matches at send time.
+    """
+
+    __tablename__ = "schedule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
+    message_type: Mapped[MessageType] = mapped_column(enum_column(MessageType))
+    segment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("segment.id", ondelete="SET NULL")
+    )
+    segment_name: Mapped[str] = mapped_column(String(100), default="")
+    """The segment's name when the schedule was made, shown if it is deleted."""
+
+    contact_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("template.id", ondelete="SET NULL")
+    )
+    body: Mapped[str] = mapped_column(Text)
+    transliterate: Mapped[bool | None] = mapped_column(Boolean)
+    """None takes the ``[sms] transliterate`` setting at send time."""
+
+    starts_at: Mapped[datetime] = mapped_column()
+    rule: Mapped[str] = mapped_column(String(200), default="")
+    timezone: Mapped[str] = mapped_column(String(64))
+    grace_seconds: Mapped[int] = mapped_column(Integer, default=3600)
+    """How late a missed run may still start; later ones are marked missed."""
+
+    status: Mapped[ScheduleStatus] = mapped_column(
+        enum_column(ScheduleStatus), default=ScheduleStatus.ACTIVE
+    )
+    next_run_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class ScheduleRun(Base):
+    """One firing of a schedule; (schedule, planned time) is unique across processes."""
+
+    __tablename__ = "schedule_run"
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "planned_at", name="uq_schedule_run_planned"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(
+        ForeignKey("schedule.id", ondelete="CASCADE")
+    )
+    planned_at: Mapped[datetime] = mapped_column()
+    status: Mapped[ScheduleRunStatus] = mapped_column(enum_column(ScheduleRunStatus))
+    populated: Mapped[bool] = mapped_column(Boolean, default=False)
+    """True once a delivery row exists for every contact of the segment."""
+
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class Delivery(Base):
+    """One contact in one run; the unique (run, contact) pair forbids a double send."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("run_id", "contact_id", name="uq_delivery_run_contact"),
+        Index("ix_delivery_run_status", "run_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("schedule_run.id", ondelete="CASCADE")
+    )
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contact.id", ondelete="SET NULL")
+    )
+    status: Mapped[DeliveryStatus] = mapped_column(
+        enum_column(DeliveryStatus), default=DeliveryStatus.PENDING
+    )
+    reason: Mapped[str] = mapped_column(Text, default="")
+    """Why the contact was skipped or failed, in words an operator can act on."""
+
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("message.id", ondelete="SET NULL")
+    )
+    claimed_by: Mapped[str | None] = mapped_column(String(40))
+    """The SchedulerWorker that moved the delivery to sending."""
+
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class SchedulerWorker(Base):
+    """A process that sends scheduled messages, alive while its heartbeat is fresh."""
+
+    __tablename__ = "scheduler_worker"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200), default="")
+    pid: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(default=utc_now)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+Index("ix_schedule_status_next_run", Schedule.status, Schedule.next_run_at)
+Index("ix_schedule_run_schedule", ScheduleRun.schedule_id, ScheduleRun.planned_at)
