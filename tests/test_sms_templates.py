@@ -151,6 +151,11 @@ def test_huge_repetition_rejected() -> None:
         render("{{ 'x' * 1000000 }}")
 
 
+def test_huge_output_rejected() -> None:
+    with pytest.raises(TemplateError, match="output is longer"):
+        render("{% for i in range(30000) %}{{ first_name }}-{% endfor %}")
+
+
 def test_runtime_error_names_line() -> None:
     with pytest.raises(TemplateError, match="Line 2: The template failed"):
         render("Hi\n{{ 1 / 0 }}")

@@ -50,6 +50,11 @@ FIELD_LABELS: dict[str, str] = {
 # exhaust memory with ``{{ "x" * 10**9 }}``.
 MAX_OPERATION_SIZE = 100_000
 
+# Rendering stops once the output passes this many characters.
+# NOTE: loops that print nothing are not bounded, so a template such as two
+# nested range(100000) loops can still keep the renderer busy for minutes.
+MAX_OUTPUT_CHARACTERS = 100_000
+
 _RESERVED_NAMES = frozenset({"true", "false", "none", *keyword.kwlist})
 
 
@@ -188,11 +193,6 @@ class TemplateRenderer:
                 "Fix the template; write a field as {{ first_name }}."
             ) from None
 
-    def names_used(self, template: str) -> set[str]:
-        """Return the field names ``template`` reads, other than Jinja's globals."""
-        used = meta.find_undeclared_variables(self.parse(template))
-        return used - set(self._environment.globals)
-
     def render(self, template: str, fields: Mapping[str, str | None]) -> str:
         """Render ``template`` with ``fields``; a None value is an empty field.
 
@@ -215,7 +215,7 @@ class TemplateRenderer:
         }
         compiled = self._environment.from_string(tree)
         try:
-            return compiled.render(context)
+            return _bounded_output(compiled, context)
         except SecurityError as error:
             reason = str(error).rstrip(".")
             raise TemplateError(
@@ -238,6 +238,20 @@ class TemplateRenderer:
             raise TemplateError(
                 f"{_line_of(error)}The template failed: {error}. Fix the template."
             ) from None
+
+
+def _bounded_output(compiled: jinja2.Template, context: dict[str, Any]) -> str:
+    chunks: list[str] = []
+    size = 0
+    for chunk in compiled.generate(context):
+        size += len(chunk)
+        if size > MAX_OUTPUT_CHARACTERS:
+            raise SecurityError(
+                f"the output is longer than templates allow "
+                f"({MAX_OUTPUT_CHARACTERS} characters)"
+            )
+        chunks.append(chunk)
+    return "".join(chunks)
 
 
 def _empty_field(name: str) -> EmptyField:
