@@ -1,0 +1,1 @@
+"""Benchmarks of Logsteer TUI and the generator of their large database."""
