@@ -1,44 +1,38 @@
 """Incoming SMS and delivery reports: matching, consent replies, status moves.
 
-Every write goes through one writer task that commits queued work in batches:
-each caller awaits the commit of its own batch, so a webhook gets its response
-only once its data is durable, and SQLite pays one commit for many requests.
-Retried webhooks are stored once because the message insert is
-``ON CONFLICT DO NOTHING`` on uq_message_provider_id (provider,
-provider_message_id), never a read-then-write check.
+Every write goes through one writer task that commits queued work in batches.
+Each caller awaits the commit of its own batch, so a webhook gets its response
+only once its data is durable, and the database pays one commit for many
+requests. On a SQLite file the incoming-SMS statements of a batch run in one call
+to the writer's own thread with a synchronous connection, because each statement
+through aiosqlite costs several thread hops. Retried webhooks are stored once
+because the message insert is ``ON CONFLICT DO NOTHING`` on uq_message_provider_id
+(provider, provider_message_id), never a read-then-write check.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Engine, create_engine, func, select, update
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from logsteer_tui.config import ConsentSettings
-from logsteer_tui.db.models import (
-    Channel,
-    ConsentAction,
-    ConsentEvent,
-    ConsentSource,
-    Contact,
-    ContactSource,
-    Direction,
-    Message,
-    MessageStatus,
-)
+from logsteer_tui.db.engine import _configure_sqlite
+from logsteer_tui.db.models import ConsentAction, Contact, Direction, Message
 from logsteer_tui.db.types import utc_now
 from logsteer_tui.errors import DatabaseError, NotFoundError, ValidationError
-from logsteer_tui.services.contacts import derived_columns
 from logsteer_tui.services.events import (
     ContactChanged,
     Event,
@@ -46,49 +40,23 @@ from logsteer_tui.services.events import (
     MessageStored,
     SmsReceived,
 )
+from logsteer_tui.services.inbound_store import (
+    MAX_CANDIDATES,
+    ConsentKeywords,
+    IncomingRow,
+    add_consent_event,
+    store_incoming,
+)
 from logsteer_tui.services.messages import record_status, update_contact_last_columns
 from logsteer_tui.services.validation import normalize_phone
 from logsteer_tui.services.webhooks import IncomingSms, StatusReport
 
 log = logging.getLogger(__name__)
 
-# More contacts than this sharing one Mobile 1 are not offered for review.
-MAX_CANDIDATES = 20
+__all__ = ["MAX_CANDIDATES", "ConsentKeywords", "InboundService"]
 
 # How long stop() waits for queued writes before dropping them.
 STOP_TIMEOUT_SECONDS = 10.0
-
-
-def keyword_of(body: str) -> str:
-    """Fold a message for keyword matching: trimmed, casefolded, one "." dropped."""
-    word = body.strip()
-    if word.endswith("."):
-        word = word[:-1].rstrip()
-    return word.casefold()
-
-
-@dataclass(frozen=True)
-class ConsentKeywords:
-    """The whole-message replies that opt a sender out of SMS, or back in."""
-
-    opt_out: frozenset[str]
-    opt_in: frozenset[str]
-
-    @classmethod
-    def from_settings(cls, consent: ConsentSettings) -> ConsentKeywords:
-        return cls(
-            opt_out=frozenset(keyword_of(word) for word in consent.opt_out_keywords),
-            opt_in=frozenset(keyword_of(word) for word in consent.opt_in_keywords),
-        )
-
-    def action_for(self, body: str) -> ConsentAction | None:
-        """The consent change ``body`` requests; None for any other message."""
-        word = keyword_of(body)
-        if word in self.opt_out:
-            return ConsentAction.OPT_OUT
-        if word in self.opt_in:
-            return ConsentAction.OPT_IN
-        return None
 
 
 @dataclass(frozen=True)
@@ -137,21 +105,27 @@ class ReviewItem:
     candidates: tuple[ReviewCandidate, ...]
 
 
-Work = Callable[[AsyncSession], Awaitable[tuple[Any, list[Event]]]]
-
-
 @dataclass
 class _Job:
-    work: Work
+    item: IncomingSms | StatusReport
     future: asyncio.Future[Any]
 
 
-@dataclass
-class _Match:
-    """The contacts found for a sender, read before the message is written."""
+Outcome = tuple[Any, list[Event]]
+BatchStore = Callable[[Sequence[Any]], Awaitable[list[Outcome]]]
 
-    sender: str | None
-    contacts: list[Any] = field(default_factory=list)
+
+def _sync_sqlite_engine(engine: AsyncEngine | None) -> Engine | None:
+    """Create a synchronous engine on the same SQLite file; None for other databases."""
+    if engine is None or engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:":
+        return None
+    sync_engine = create_engine(engine.url.set(drivername="sqlite"), pool_size=1)
+    # The same PRAGMAs as the app's engine: WAL, foreign keys, busy timeout.
+    sqlalchemy_event.listen(sync_engine, "connect", _configure_sqlite)
+    return sync_engine
 
 
 class InboundService:
@@ -163,25 +137,33 @@ class InboundService:
         region: str,
         consent: ConsentSettings,
         hub: EventHub,
+        engine: AsyncEngine | None = None,
         max_batch: int = 500,
     ) -> None:
         self._sessions = sessions
         self.region = region
         self.keywords = ConsentKeywords.from_settings(consent)
         self._hub = hub
+        self._engine = engine
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
+        self._sync_engine: Engine | None = None
+        self._sync_sessions: sessionmaker[Session] | None = None
+        self._thread: ThreadPoolExecutor | None = None
 
     async def start(self) -> None:
         """Start the writer task; receive() and report_status() need it running."""
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(
-                self._write_forever(), name="inbound-writer"
-            )
+        if self._writer is not None and not self._writer.done():
+            return
+        self._sync_engine = _sync_sqlite_engine(self._engine)
+        if self._sync_engine is not None:
+            self._sync_sessions = sessionmaker(self._sync_engine)
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="inbound-writer")
+        self._writer = asyncio.create_task(self._write_forever(), name="inbound-writer")
 
     async def stop(self) -> None:
-        """Finish the queued work, then stop the writer task."""
+        """Finish the queued work, then stop the writer task and its thread."""
         if self._writer is None:
             return
         try:
@@ -195,18 +177,21 @@ class InboundService:
         with contextlib.suppress(asyncio.CancelledError):
             await self._writer
         self._writer = None
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+            self._thread = None
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()
+            self._sync_engine = self._sync_sessions = None
 
     async def receive(self, sms: IncomingSms) -> StoredSms:
         """Store an incoming SMS, match its sender, and apply a STOP or START reply.
 
         Returns once the message is committed. Raises DatabaseError when the
-        database rejects the write, so the webhook can respond with 500 and be retried.
+        database rejects the write, so the webhook can respond with 500 and be
+        retried.
         """
-
-        async def work(session: AsyncSession) -> tuple[Any, list[Event]]:
-            return await self._store_incoming(session, sms)
-
-        result: StoredSms = await self._submit(work)
+        result: StoredSms = await self._submit(sms)
         return result
 
     async def report_status(self, report: StatusReport) -> StatusOutcome:
@@ -215,29 +200,33 @@ class InboundService:
         A report for an unknown provider id stores nothing and is logged. Twilio
         sends each later status too, so the final one still arrives.
         """
-
-        async def work(session: AsyncSession) -> tuple[Any, list[Event]]:
-            return await self._store_status(session, report)
-
-        result: StatusOutcome = await self._submit(work)
+        result: StatusOutcome = await self._submit(report)
         return result
 
-    async def _submit(self, work: Work) -> Any:
+    async def _submit(self, item: IncomingSms | StatusReport) -> Any:
         if self._writer is None or self._writer.done():
             raise DatabaseError(
                 "The inbound writer is not running; start the listener first."
             )
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Job(work, future))
+        await self._queue.put(_Job(item, future))
         return await future
 
     async def _write_forever(self) -> None:
         while True:
             batch = [await self._queue.get()]
+            # One turn of the event loop lets every request that is ready join
+            # this batch, so a burst costs one commit instead of one each.
+            await asyncio.sleep(0)
             while len(batch) < self._max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                await self._write_batch(batch)
+                incoming = [job for job in batch if isinstance(job.item, IncomingSms)]
+                reports = [job for job in batch if isinstance(job.item, StatusReport)]
+                if incoming:
+                    await self._write(incoming, self._store_incoming)
+                if reports:
+                    await self._write(reports, self._store_statuses)
             except Exception as error:  # the writer must outlive any one batch
                 log.exception("Inbound writer failed on a batch of %d", len(batch))
                 for job in batch:
@@ -247,27 +236,26 @@ class InboundService:
                 for _job in batch:
                     self._queue.task_done()
 
-    async def _write_batch(self, batch: Sequence[_Job]) -> None:
-        """Run every job in one transaction, or each alone when the batch fails."""
+    async def _write(self, jobs: Sequence[_Job], store: BatchStore) -> None:
+        """Store ``jobs`` in one transaction, or each alone when that fails."""
         try:
-            async with self._sessions() as session, session.begin():
-                outcomes = [await job.work(session) for job in batch]
+            outcomes = await store([job.item for job in jobs])
         except SQLAlchemyError as error:
-            if len(batch) > 1:
+            if len(jobs) > 1:
                 log.warning(
                     "A batch of %d inbound writes failed (%s); retrying each alone",
-                    len(batch),
+                    len(jobs),
                     error,
                 )
-                for job in batch:
-                    await self._write_batch([job])
+                for job in jobs:
+                    await self._write([job], store)
                 return
             log.error("Storing an inbound webhook failed: %s", error)
-            batch[0].future.set_exception(
+            jobs[0].future.set_exception(
                 DatabaseError(f"Storing the webhook failed: {error}. It is retried.")
             )
             return
-        for job, (result, events) in zip(batch, outcomes, strict=True):
+        for job, (result, events) in zip(jobs, outcomes, strict=True):
             if not job.future.done():  # the caller may have gone away
                 job.future.set_result(result)
             for event in events:
@@ -275,144 +263,69 @@ class InboundService:
 
     def normalise_sender(self, sender: str) -> str | None:
         """Return the sender in E.164, or None when it is no valid phone number."""
-        try:
-            return normalize_phone("sender", sender, self.region)
-        except ValidationError:
-            return None
+        return _e164(sender, self.region)
 
-    async def _match(self, session: AsyncSession, sender: str | None) -> _Match:
-        if sender is None:
-            return _Match(sender)
-        rows = await session.execute(
-            select(
-                Contact.id,
-                Contact.first_name,
-                Contact.last_name,
-                Contact.do_not_send_sms,
-            )
-            .where(Contact.mobile_1 == sender)
-            .order_by(Contact.id)
-            .limit(MAX_CANDIDATES + 1)
-        )
-        return _Match(sender, list(rows))
+    async def _store_incoming(self, batch: Sequence[IncomingSms]) -> list[Outcome]:
+        rows = [IncomingRow(sms, self.normalise_sender(sms.sender)) for sms in batch]
+        if self._thread is not None:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._thread, self._store_in_thread, rows)
+        else:
+            async with self._sessions() as session, session.begin():
+                await session.run_sync(store_incoming, rows, self.keywords)
+        return [self._outcome(row) for row in rows]
 
-    async def _store_incoming(
-        self, session: AsyncSession, sms: IncomingSms
-    ) -> tuple[StoredSms, list[Event]]:
-        match = await self._match(session, self.normalise_sender(sms.sender))
-        linked = match.contacts[0] if len(match.contacts) == 1 else None
-        needs_review = len(match.contacts) > 1
-        message = Message(
-            contact_id=linked.id if linked is not None else None,
-            channel=Channel.SMS,
-            direction=Direction.IN,
-            status=MessageStatus.RECEIVED,
-            from_address=match.sender or sms.sender,
-            to_address=sms.recipient,
-            body=sms.body,
-            provider=sms.provider,
-            provider_message_id=sms.provider_message_id,
-            needs_review=needs_review,
-            created_at=sms.received_at or utc_now(),
-        )
-        message_id = await _insert_once(session, message)
-        if message_id is None:
-            log.info(
-                "Ignored a repeated %s message %s",
-                sms.provider,
-                sms.provider_message_id,
-            )
+    def _store_in_thread(self, rows: Sequence[IncomingRow]) -> None:
+        assert self._sync_sessions is not None
+        with self._sync_sessions() as session, session.begin():
+            store_incoming(session, rows, self.keywords)
+
+    def _outcome(self, row: IncomingRow) -> Outcome:
+        if row.message_id is None:
+            log.info("Ignored a repeated %s message %s", *row.key)
             return StoredSms(None, None, duplicate=True), []
-        message.id = message_id
-
-        action = self.keywords.action_for(sms.body)
-        created = False
-        contact_id: int | None = linked.id if linked is not None else None
-        name = _full_name(linked) if linked is not None else ""
-        changed = False
-        if match.sender is not None and not match.contacts:
-            contact_id = await self._create_contact(session, match.sender, action)
-            message.contact_id, created = contact_id, True
-            await session.execute(
-                update(Message)
-                .where(Message.id == message.id)
-                .values(contact_id=contact_id)
-            )
-            if action is ConsentAction.OPT_OUT:
-                _add_consent_event(session, contact_id, action, message_id)
-                changed = True
-        elif linked is not None and action is not None:
-            changed = await _apply_consent(
-                session, linked.id, linked.do_not_send_sms, action, message.id
-            )
-        await update_contact_last_columns(session, message)
-
-        if needs_review:
+        if row.needs_review:
             log.info(
                 "Incoming SMS %d from %s matches %d contacts and needs review",
-                message.id,
-                match.sender,
-                len(match.contacts),
+                row.message_id,
+                row.sender,
+                len(row.matches),
             )
-        elif match.sender is None:
+        elif row.sender is None:
             log.warning(
                 "Incoming SMS %d is from the invalid phone number %r, "
                 "so it is stored without a contact",
-                message.id,
-                sms.sender,
+                row.message_id,
+                row.sms.sender,
             )
         stored = StoredSms(
-            message.id,
-            contact_id,
-            needs_review=needs_review,
-            contact_created=created,
-            consent_change=action if changed else None,
+            row.message_id,
+            row.contact_id,
+            needs_review=row.needs_review,
+            contact_created=row.contact_created,
+            consent_change=row.consent_change,
         )
-        return stored, self._incoming_events(stored, message, name)
-
-    @staticmethod
-    def _incoming_events(
-        stored: StoredSms, message: Message, contact_name: str
-    ) -> list[Event]:
-        assert stored.message_id is not None
         events: list[Event] = [
             MessageStored(
-                stored.message_id,
-                stored.contact_id,
-                Direction.IN.value,
-                MessageStatus.RECEIVED.value,
+                row.message_id, row.contact_id, Direction.IN.value, "received"
             ),
             SmsReceived(
-                message_id=stored.message_id,
-                contact_id=stored.contact_id,
-                sender=message.from_address,
-                contact_name=contact_name,
-                body=message.body,
-                needs_review=stored.needs_review,
-                consent_change=stored.consent_change.value
-                if stored.consent_change is not None
-                else "",
+                message_id=row.message_id,
+                contact_id=row.contact_id,
+                sender=row.sender or row.sms.sender,
+                contact_name=row.contact_name,
+                body=row.sms.body,
+                needs_review=row.needs_review,
+                consent_change=row.consent_change.value if row.consent_change else "",
             ),
         ]
-        if stored.contact_id is not None:
-            events.append(ContactChanged(stored.contact_id))
-        return events
+        if row.contact_id is not None:
+            events.append(ContactChanged(row.contact_id))
+        return stored, events
 
-    async def _create_contact(
-        self, session: AsyncSession, mobile: str, action: ConsentAction | None
-    ) -> int:
-        values = {"mobile_1": mobile}
-        contact = Contact(
-            **values,
-            **derived_columns(values),
-            source=ContactSource.INBOUND_SMS,
-            attributes={},
-            do_not_send_sms=action is ConsentAction.OPT_OUT,
-        )
-        session.add(contact)
-        await session.flush()
-        log.info("Created contact %d for the new sender %s", contact.id, mobile)
-        return contact.id
+    async def _store_statuses(self, reports: Sequence[StatusReport]) -> list[Outcome]:
+        async with self._sessions() as session, session.begin():
+            return [await self._store_status(session, report) for report in reports]
 
     async def _store_status(
         self, session: AsyncSession, report: StatusReport
@@ -531,31 +444,13 @@ class InboundService:
         return stored
 
 
-async def _insert_once(session: AsyncSession, message: Message) -> int | None:
-    """Insert ``message``; return its id, or None when its provider id exists."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    now = utc_now()
-    statement = (
-        insert(Message)
-        .values(
-            contact_id=message.contact_id,
-            channel=message.channel,
-            direction=message.direction,
-            status=message.status,
-            from_address=message.from_address,
-            to_address=message.to_address,
-            body=message.body,
-            provider=message.provider,
-            provider_message_id=message.provider_message_id,
-            needs_review=message.needs_review,
-            created_at=message.created_at,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["provider", "provider_message_id"])
-        .returning(Message.id)
-    )
-    return await session.scalar(statement)
+# Replies come from the same numbers again and again, so parsed numbers are cached.
+@functools.lru_cache(maxsize=4096)
+def _e164(sender: str, region: str) -> str | None:
+    try:
+        return normalize_phone("sender", sender, region)
+    except ValidationError:
+        return None
 
 
 async def _apply_consent(
@@ -574,27 +469,6 @@ async def _apply_consent(
         .where(Contact.id == contact_id)
         .values(do_not_send_sms=wanted, updated_at=utc_now())
     )
-    _add_consent_event(session, contact_id, action, message_id)
+    add_consent_event(session, contact_id, action, message_id)
     log.info("Contact %d sent %s by SMS reply", contact_id, action.value)
     return True
-
-
-def _add_consent_event(
-    session: AsyncSession, contact_id: int, action: ConsentAction, message_id: int
-) -> None:
-    session.add(
-        ConsentEvent(
-            contact_id=contact_id,
-            channel=Channel.SMS,
-            action=action,
-            source=ConsentSource.SMS_REPLY,
-            reason="opt-out keyword in an SMS reply"
-            if action is ConsentAction.OPT_OUT
-            else "opt-in keyword in an SMS reply",
-            message_id=message_id,
-        )
-    )
-
-
-def _full_name(row: Any) -> str:
-    return " ".join(part for part in (row.first_name, row.last_name) if part)
