@@ -9,24 +9,79 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import operator
 import random
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import JSON, Boolean, Enum, Table, event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.types import TypeEngine
 
 from logsteer_tui.db.engine import create_engine, session_factory, sqlite_url
 from logsteer_tui.db.migrate import upgrade
+from logsteer_tui.db.types import UTCDateTime
 from logsteer_tui.services.demo import (
     DemoSummary,
     allocate_message_counts,
     prepare_generator,
     write_demo_rows,
 )
+
+
+def _sqlite_datetime(value: datetime) -> str:
+    # The text SQLAlchemy's SQLite DATETIME stores: naive UTC, 6 fraction digits.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _sqlite_converter(column_type: TypeEngine[Any]) -> Callable[[Any], Any] | None:
+    """The conversion to what SQLAlchemy would bind for this column, or None."""
+    if isinstance(column_type, UTCDateTime):
+        return _sqlite_datetime
+    if isinstance(column_type, Enum):
+        return operator.attrgetter("value")
+    if isinstance(column_type, Boolean):
+        return int
+    if isinstance(column_type, JSON):
+        return json.dumps
+    return None
+
+
+async def insert_rows_with_driver(
+    session: AsyncSession, table: Table, rows: list[dict[str, Any]]
+) -> None:
+    """Insert ``rows`` through the SQLite driver's executemany.
+
+    This skips SQLAlchemy's per-value bind processing, which took about half of
+    the build time, so the values are converted here the way the column types
+    would convert them on SQLite.
+    """
+    columns = list(rows[0])
+    getter = operator.itemgetter(*columns)
+    conversions = [
+        (position, converter)
+        for position, name in enumerate(columns)
+        if (converter := _sqlite_converter(table.c[name].type)) is not None
+    ]
+    parameters = []
+    for row in rows:
+        values = list(getter(row))
+        for position, converter in conversions:
+            value = values[position]
+            if value is not None:
+                values[position] = converter(value)
+        parameters.append(tuple(values))
+    names = ", ".join(columns)
+    marks = ", ".join("?" * len(columns))
+    connection = await session.connection()
+    await connection.exec_driver_sql(
+        f"INSERT INTO {table.name} ({names}) VALUES ({marks})", parameters
+    )
 
 
 def _fast_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -64,7 +119,9 @@ async def build_bench_database(
         counts = allocate_message_counts(rng, contacts, messages)
         async with sessions() as session:
             generator = await prepare_generator(session, rng)
-        summary = await write_demo_rows(sessions, generator, counts)
+        summary = await write_demo_rows(
+            sessions, generator, counts, write_rows=insert_rows_with_driver
+        )
     finally:
         await engine.dispose()
     return DemoSummary(**{**summary.__dict__, "seconds": time.perf_counter() - started})

@@ -20,13 +20,13 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from logsteer_tui.db.models import (
@@ -708,8 +708,26 @@ class NextIds:
         return cls(contact=(contact or 0) + 1, message=(message or 0) + 1)
 
 
+async def insert_rows(
+    session: AsyncSession, table: Table, rows: list[dict[str, Any]]
+) -> None:
+    """Insert ``rows`` into ``table`` with one Core executemany.
+
+    The Core insert of the table, because the ORM's bulk insert splits the
+    executemany wherever the set of None values changes from row to row.
+    """
+    await session.execute(insert(table), rows)
+
+
+RowWriter = Callable[[AsyncSession, Table, list[dict[str, Any]]], Awaitable[None]]
+"""Inserts rows, each with every column of the table set, like insert_rows."""
+
+
 async def insert_drafts(
-    session: AsyncSession, drafts: Sequence[ContactDraft], next_ids: NextIds
+    session: AsyncSession,
+    drafts: Sequence[ContactDraft],
+    next_ids: NextIds,
+    write_rows: RowWriter = insert_rows,
 ) -> DemoSummary:
     """Insert the drafts with one executemany per table; call inside a transaction."""
     if not drafts:
@@ -771,11 +789,8 @@ async def insert_drafts(
         (ConsentEvent, consent_events),
     )
     for model, rows in models:
-        # The Core insert of the table, because the ORM's bulk insert splits the
-        # executemany wherever the set of None values changes from row to row.
         if rows:
-            table = Base.metadata.tables[model.__tablename__]
-            await session.execute(insert(table), rows)
+            await write_rows(session, Base.metadata.tables[model.__tablename__], rows)
     return DemoSummary(
         contacts=len(contacts),
         addresses=len(addresses),
@@ -843,6 +858,7 @@ async def write_demo_rows(
     message_counts: Sequence[int],
     batch_contacts: int = BATCH_CONTACTS,
     on_progress: Callable[[int], None] | None = None,
+    write_rows: RowWriter = insert_rows,
 ) -> DemoSummary:
     """Generate one contact per entry of ``message_counts`` and insert them.
 
@@ -868,7 +884,8 @@ async def write_demo_rows(
                 following = start + batch_contacts
                 upcoming = asyncio.create_task(asyncio.to_thread(generate, following))
             async with sessions() as session, session.begin():
-                summary = summary.plus(await insert_drafts(session, drafts, next_ids))
+                written = await insert_drafts(session, drafts, next_ids, write_rows)
+                summary = summary.plus(written)
             gc.collect()
             if on_progress is not None:
                 on_progress(summary.contacts)
