@@ -64,6 +64,26 @@ class ListenerStateChanged(Event):
     error: str = ""
 
 
+@dataclass(frozen=True)
+class ScheduleChanged(Event):
+    """A schedule was created, edited, paused, resumed, cancelled or fired."""
+
+    schedule_id: int
+
+
+@dataclass(frozen=True)
+class ScheduleRunProgressed(Event):
+    """A run sent a batch or changed status; published once per batch."""
+
+    run_id: int
+    schedule_id: int
+    status: str
+    total: int
+    sent: int
+    skipped: int
+    failed: int
+
+
 Subscriber = Callable[[Event], None]
 
 

@@ -1,0 +1,780 @@
+"""The run engine: deliver one schedule run to its contacts, at most once each.
+
+A run goes through these steps, each in its own short transaction:
+
+1. populate: the segment is evaluated at send time and streamed in batches of
+   contact ids, each inserted as a pending delivery. The unique (run, contact)
+   pair lets two processes populate the same run without duplicates.
+2. claim: a batch of pending deliveries moves to sending with a conditional
+   UPDATE (SQLite, whose writers are serialised) or with SELECT ... FOR UPDATE
+   SKIP LOCKED (PostgreSQL), so two workers never take the same row. In the same
+   transaction consent is checked again, the body is rendered per contact and a
+   pending message row is written for each contact that may get one.
+3. send: the batch goes to the provider, spaced by the token bucket.
+4. record: the provider's answers move messages to sent or error and the
+   deliveries to sent or failed.
+
+A process that dies between 2 and 4 leaves deliveries in sending. ``recover``
+runs in a live process once the dead one's heartbeat is stale: when the
+provider can say what it received (the development provider's outbox), each
+such delivery becomes sent or pending again; otherwise it becomes interrupted,
+because a blind resend could reach the contact twice, and an operator resends
+it with send-now after checking the provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+from logsteer_tui.db.models import (
+    Channel,
+    Contact,
+    Delivery,
+    DeliveryStatus,
+    Direction,
+    Message,
+    MessageStatus,
+    MessageStatusEvent,
+    Schedule,
+    ScheduleRun,
+    ScheduleRunStatus,
+    SchedulerWorker,
+    ScheduleStatus,
+    Segment,
+)
+from logsteer_tui.db.types import utc_now
+from logsteer_tui.services.events import EventHub, ScheduleRunProgressed
+from logsteer_tui.services.messages import record_status
+from logsteer_tui.services.schedules.checks import judge_contact
+from logsteer_tui.services.schedules.ratelimit import TokenBucket
+from logsteer_tui.services.segments import SegmentService, parse_definition
+from logsteer_tui.services.sms import DevProvider, ProviderError, SmsService
+from logsteer_tui.services.sms.outbox import INTERRUPTED_CODE
+from logsteer_tui.services.sms.providers import (
+    OPTED_OUT_CODE,
+    OutgoingSms,
+    ProviderReply,
+)
+
+log = logging.getLogger(__name__)
+
+POPULATE_BATCH = 500
+MAX_BATCH = 100
+# A batch holds about this many seconds of sends at the configured rate, so a
+# crash leaves at most that many messages whose fate must be checked.
+BATCH_SECONDS = 2.0
+RECOVER_BATCH = 500
+
+INTERRUPTED_REASON = (
+    "The sending process stopped after handing this SMS to the provider and "
+    "before the provider answered, so it may or may not have arrived. Check the "
+    "provider's log, then resend with `logsteer schedule send-now RUN`."
+)
+REQUEUED_TEXT = (
+    "not sent: the sending process stopped before the provider received it; "
+    "the delivery was queued again"
+)
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    run_id: int
+    schedule_id: int
+    status: ScheduleRunStatus
+    total: int
+    sent: int
+    skipped: int
+    failed: int
+    pending: int
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    delivery_id: int
+    sms: OutgoingSms
+
+
+@dataclass(frozen=True)
+class _Result:
+    prepared: _Prepared
+    reply: ProviderReply | None
+    error: ProviderError | None
+
+
+class RunTargetError(Exception):
+    """A run cannot find whom to send to, such as a deleted segment."""
+
+
+def dev_outbox_ids(outbox_file: Path, message_ids: set[int]) -> dict[int, str]:
+    """Map each of ``message_ids`` recorded in the development outbox to its id.
+
+    A line cut short by a crash is not a recorded message and is ignored.
+    """
+    found: dict[int, str] = {}
+    if not outbox_file.exists():
+        return found
+    with outbox_file.open(encoding="utf-8") as file:
+        for line in file:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            message_id = record.get("message_id")
+            if message_id in message_ids:
+                found[message_id] = str(record.get("id", ""))
+    return found
+
+
+class RunEngine:
+    """Sends the deliveries of runs through the SMS service's provider.
+
+    ``rate`` is in messages per second; None sends as fast as ``concurrency``
+    requests in flight allow. ``workers`` claim-send-record loops run per run
+    so that database work and provider requests overlap.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        hub: EventHub,
+        sms: SmsService,
+        segments: SegmentService,
+        worker_id: str,
+        rate: float | None,
+        concurrency: int = 8,
+        workers: int = 2,
+    ) -> None:
+        self._sessions = sessions
+        self._hub = hub
+        self._sms = sms
+        self._segments = segments
+        self.worker_id = worker_id
+        self._bucket = TokenBucket(rate) if rate is not None else None
+        self._semaphore = asyncio.Semaphore(concurrency)
+        self._workers = workers
+        batch = MAX_BATCH if rate is None else int(rate * BATCH_SECONDS)
+        self.batch_size = max(1, min(MAX_BATCH, batch))
+        self.stopping = False
+        """Set by the scheduler on shutdown; loops stop after their batch."""
+
+    async def run(self, run_id: int) -> RunProgress:
+        """Populate the run if needed and send until nothing is left to claim."""
+        await self.populate(run_id)
+        problem = self._sms.provider.configuration_problem()
+        if problem is not None:
+            await self._fail_run(run_id, problem)
+            return await self.progress(run_id)
+        async with self._sessions() as session:
+            schedule = await _schedule_of(session, run_id)
+            total = int(
+                await session.scalar(
+                    select(func.count()).where(Delivery.run_id == run_id)
+                )
+                or 0
+            )
+        await asyncio.gather(
+            *(
+                self._send_loop(run_id, schedule, total + 1)
+                for _ in range(self._workers)
+            )
+        )
+        await self.try_finish(run_id)
+        return await self.progress(run_id)
+
+    async def populate(self, run_id: int) -> None:
+        """Write a pending delivery for every contact the run sends to now."""
+        async with self._sessions() as session:
+            run = await session.get(ScheduleRun, run_id)
+            if run is None or run.populated:
+                return
+            schedule = await _schedule_of(session, run_id)
+            try:
+                condition = await self._target(session, schedule)
+            except RunTargetError as error:
+                await self._fail_run(run_id, str(error))
+                return
+        insert_statement = _insert_for(self._sessions)
+        last_id = 0
+        while True:
+            async with self._sessions() as session:
+                ids = list(
+                    (
+                        await session.scalars(
+                            select(Contact.id)
+                            .where(condition, Contact.id > last_id)
+                            .order_by(Contact.id)
+                            .limit(POPULATE_BATCH)
+                        )
+                    ).all()
+                )
+            if not ids:
+                break
+            async with self._sessions() as session, session.begin():
+                await session.execute(
+                    insert_statement(Delivery)
+                    .values(
+                        [
+                            {
+                                "run_id": run_id,
+                                "contact_id": contact_id,
+                                "status": DeliveryStatus.PENDING,
+                                "reason": "",
+                                "updated_at": utc_now(),
+                            }
+                            for contact_id in ids
+                        ]
+                    )
+                    .on_conflict_do_nothing(index_elements=["run_id", "contact_id"])
+                )
+            last_id = ids[-1]
+        async with self._sessions() as session, session.begin():
+            total = await session.scalar(
+                select(func.count()).where(Delivery.run_id == run_id)
+            )
+            await session.execute(
+                update(ScheduleRun)
+                .where(ScheduleRun.id == run_id)
+                .values(populated=True, total=int(total or 0), updated_at=utc_now())
+            )
+        log.info("Run %s has %s deliveries", run_id, total)
+
+    async def _target(
+        self, session: AsyncSession, schedule: Schedule
+    ) -> ColumnElement[bool]:
+        if schedule.contact_ids is not None:
+            return Contact.id.in_(schedule.contact_ids)
+        segment = (
+            await session.get(Segment, schedule.segment_id)
+            if schedule.segment_id is not None
+            else None
+        )
+        if segment is None:
+            raise RunTargetError(
+                f"The segment {schedule.segment_name!r} of schedule {schedule.id} "
+                "was deleted, so there is nobody to send to. Cancel the schedule "
+                "and create it again for another segment."
+            )
+        return self._segments.condition(parse_definition(segment.definition))
+
+    async def _send_loop(self, run_id: int, schedule: Schedule, bound: int) -> None:
+        for _ in range(bound):
+            if self.stopping or not await self._is_running(run_id):
+                return
+            prepared, claimed = await self._claim(run_id, schedule)
+            if not claimed:
+                return
+            if prepared:
+                results = await asyncio.gather(*(self._send(p) for p in prepared))
+                await self._record(run_id, results)
+            self._hub.publish(_event(await self.progress(run_id)))
+
+    async def _is_running(self, run_id: int) -> bool:
+        async with self._sessions() as session:
+            status = await session.scalar(
+                select(ScheduleRun.status).where(ScheduleRun.id == run_id)
+            )
+        return status is ScheduleRunStatus.RUNNING
+
+    async def _claim(
+        self, run_id: int, schedule: Schedule
+    ) -> tuple[list[_Prepared], int]:
+        """Claim a batch, judge each contact and write the pending messages."""
+        postgres = _dialect(self._sessions) == "postgresql"
+        async with self._sessions() as session, session.begin():
+            pending = (
+                select(Delivery.id)
+                .where(
+                    Delivery.run_id == run_id,
+                    Delivery.status == DeliveryStatus.PENDING,
+                )
+                .order_by(Delivery.id)
+                .limit(self.batch_size)
+            )
+            if postgres:
+                pending = pending.with_for_update(skip_locked=True)
+            claimed = (
+                await session.execute(
+                    update(Delivery)
+                    .where(
+                        Delivery.id.in_(pending),
+                        Delivery.status == DeliveryStatus.PENDING,
+                    )
+                    .values(
+                        status=DeliveryStatus.SENDING,
+                        claimed_by=self.worker_id,
+                        updated_at=utc_now(),
+                    )
+                    .returning(Delivery.id, Delivery.contact_id)
+                    .execution_options(synchronize_session=False)
+                )
+            ).all()
+            if not claimed:
+                return [], 0
+            contacts = await self._load_contacts(
+                session, [row.contact_id for row in claimed], postgres
+            )
+            prepared = await self._prepare(session, run_id, schedule, claimed, contacts)
+        return prepared, len(claimed)
+
+    async def _load_contacts(
+        self, session: AsyncSession, ids: Sequence[int | None], lock: bool
+    ) -> dict[int, Contact]:
+        query = (
+            select(Contact)
+            .where(Contact.id.in_([contact_id for contact_id in ids if contact_id]))
+            .options(selectinload(Contact.addresses), selectinload(Contact.orders))
+        )
+        if lock:
+            # A STOP being stored now waits for this transaction, or wins before it.
+            query = query.with_for_update(of=Contact)
+        return {contact.id: contact for contact in await session.scalars(query)}
+
+    async def _prepare(
+        self,
+        session: AsyncSession,
+        run_id: int,
+        schedule: Schedule,
+        claimed: Sequence[Any],
+        contacts: dict[int, Contact],
+    ) -> list[_Prepared]:
+        provider = self._sms.provider
+        outcomes: list[dict[str, Any]] = []
+        messages: list[tuple[int, Message]] = []
+        for row in claimed:
+            contact = contacts.get(row.contact_id)
+            verdict = judge_contact(
+                self._sms, contact, schedule.body, schedule.transliterate
+            )
+            if verdict.status is not None or verdict.preview is None:
+                outcomes.append(
+                    {
+                        "id": row.id,
+                        "status": verdict.status,
+                        "reason": verdict.reason,
+                        "error_code": verdict.code,
+                    }
+                )
+                continue
+            assert contact is not None
+            assert contact.mobile_1 is not None
+            preview = verdict.preview
+            messages.append(
+                (
+                    row.id,
+                    Message(
+                        contact_id=contact.id,
+                        channel=Channel.SMS,
+                        direction=Direction.OUT,
+                        type=schedule.message_type,
+                        status=MessageStatus.PENDING,
+                        from_address=provider.sender,
+                        to_address=contact.mobile_1,
+                        body=preview.body,
+                        template=schedule.body,
+                        parts=preview.count.parts,
+                        encoding=preview.count.encoding.value,
+                        provider=provider.name,
+                    ),
+                )
+            )
+        session.add_all([message for _, message in messages])
+        await session.flush()
+        if messages:
+            await session.execute(
+                insert(MessageStatusEvent),
+                [
+                    {
+                        "message_id": message.id,
+                        "status": MessageStatus.PENDING,
+                        "created_at": utc_now(),
+                    }
+                    for _, message in messages
+                ],
+            )
+            await session.execute(
+                update(Delivery),
+                [
+                    {"id": delivery_id, "message_id": message.id}
+                    for delivery_id, message in messages
+                ],
+            )
+        if outcomes:
+            await session.execute(update(Delivery), outcomes)
+            await _add_counts(
+                session,
+                run_id,
+                skipped=sum(
+                    1 for item in outcomes if item["status"] is DeliveryStatus.SKIPPED
+                ),
+                failed=sum(
+                    1 for item in outcomes if item["status"] is DeliveryStatus.FAILED
+                ),
+            )
+        return [
+            _Prepared(
+                delivery_id, OutgoingSms(message.id, message.to_address, message.body)
+            )
+            for delivery_id, message in messages
+        ]
+
+    async def _send(self, prepared: _Prepared) -> _Result:
+        if self._bucket is not None:
+            await self._bucket.acquire()
+        async with self._semaphore:
+            try:
+                reply = await self._sms.provider.send(prepared.sms)
+            except ProviderError as error:
+                return _Result(prepared, None, error)
+        return _Result(prepared, reply, None)
+
+    async def _record(self, run_id: int, results: Sequence[_Result]) -> None:
+        ids = [result.prepared.sms.message_id for result in results]
+        opted_out: list[tuple[Message, ProviderError]] = []
+        async with self._sessions() as session, session.begin():
+            messages = {
+                message.id: message
+                for message in await session.scalars(
+                    select(Message).where(Message.id.in_(ids))
+                )
+            }
+            rows: list[dict[str, Any]] = []
+            for result in results:
+                message = messages.get(result.prepared.sms.message_id)
+                if message is None:
+                    continue
+                rows.append(await self._record_one(session, message, result))
+                if result.error is not None and result.error.code == OPTED_OUT_CODE:
+                    opted_out.append((message, result.error))
+            for message, error in opted_out:
+                # NOTE: the SMS service's carrier opt-out step is private; it is
+                # reused here so a scheduled send records the opt-out the same way.
+                await self._sms._record_carrier_opt_out(session, message, error)
+            if rows:
+                await session.execute(update(Delivery), rows)
+            await _add_counts(
+                session,
+                run_id,
+                sent=sum(1 for row in rows if row["status"] is DeliveryStatus.SENT),
+                failed=sum(1 for row in rows if row["status"] is DeliveryStatus.FAILED),
+            )
+        failures = [result for result in results if result.error is not None]
+        if failures:
+            log.warning(
+                "Run %s: %d of %d SMS failed, first: %s",
+                run_id,
+                len(failures),
+                len(results),
+                failures[0].error,
+            )
+
+    async def _record_one(
+        self, session: AsyncSession, message: Message, result: _Result
+    ) -> dict[str, Any]:
+        delivery_id = result.prepared.delivery_id
+        if result.reply is not None:
+            message.provider_message_id = result.reply.provider_message_id
+            await record_status(session, message, MessageStatus.SENT)
+            return {
+                "id": delivery_id,
+                "status": DeliveryStatus.SENT,
+                "reason": "",
+                "error_code": None,
+            }
+        assert result.error is not None
+        await record_status(
+            session,
+            message,
+            MessageStatus.ERROR,
+            error_code=result.error.code,
+            error_text=result.error.text,
+        )
+        return {
+            "id": delivery_id,
+            "status": DeliveryStatus.FAILED,
+            "reason": result.error.text,
+            "error_code": result.error.code,
+        }
+
+    async def try_finish(self, run_id: int) -> bool:
+        """Mark the run finished once no delivery is pending or sending."""
+        async with self._sessions() as session, session.begin():
+            run = await session.get(ScheduleRun, run_id)
+            if run is None or run.status is not ScheduleRunStatus.RUNNING:
+                return False
+            if not run.populated:
+                return False
+            open_count = await session.scalar(
+                select(func.count()).where(
+                    Delivery.run_id == run_id,
+                    Delivery.status.in_(
+                        [DeliveryStatus.PENDING, DeliveryStatus.SENDING]
+                    ),
+                )
+            )
+            if open_count:
+                return False
+            counts = await _exact_counts(session, run_id)
+            finished = await session.execute(
+                update(ScheduleRun)
+                .where(
+                    ScheduleRun.id == run_id,
+                    ScheduleRun.status == ScheduleRunStatus.RUNNING,
+                )
+                .values(
+                    status=ScheduleRunStatus.FINISHED,
+                    finished_at=utc_now(),
+                    updated_at=utc_now(),
+                    **counts,
+                )
+            )
+            if finished.rowcount:  # type: ignore[attr-defined]
+                # A schedule with no next run is done once its last run is.
+                await session.execute(
+                    update(Schedule)
+                    .where(
+                        Schedule.id == run.schedule_id,
+                        Schedule.status == ScheduleStatus.ACTIVE,
+                        Schedule.next_run_at.is_(None),
+                    )
+                    .values(status=ScheduleStatus.FINISHED, updated_at=utc_now())
+                )
+        if not finished.rowcount:  # type: ignore[attr-defined]
+            return False
+        progress = await self.progress(run_id)
+        log.info(
+            "Run %s finished: %d sent, %d skipped, %d failed",
+            run_id,
+            progress.sent,
+            progress.skipped,
+            progress.failed,
+        )
+        self._hub.publish(_event(progress))
+        return True
+
+    async def progress(self, run_id: int) -> RunProgress:
+        async with self._sessions() as session:
+            run = await session.get(ScheduleRun, run_id)
+            assert run is not None
+            pending = await session.scalar(
+                select(func.count()).where(
+                    Delivery.run_id == run_id,
+                    Delivery.status.in_(
+                        [DeliveryStatus.PENDING, DeliveryStatus.SENDING]
+                    ),
+                )
+            )
+            return RunProgress(
+                run.id,
+                run.schedule_id,
+                run.status,
+                run.total,
+                run.sent,
+                run.skipped,
+                run.failed,
+                int(pending or 0),
+            )
+
+    async def _fail_run(self, run_id: int, note: str) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(ScheduleRun)
+                .where(ScheduleRun.id == run_id)
+                .values(
+                    status=ScheduleRunStatus.FAILED,
+                    note=note,
+                    finished_at=utc_now(),
+                    updated_at=utc_now(),
+                )
+            )
+        log.error("Run %s failed: %s", run_id, note)
+        self._hub.publish(_event(await self.progress(run_id)))
+
+    async def recover(self, lease: timedelta) -> list[int]:
+        """Settle deliveries left in sending by workers whose heartbeat is stale.
+
+        Returns the ids of the runs touched, so the caller can resume them.
+        """
+        cutoff = utc_now() - lease
+        live = select(SchedulerWorker.id).where(SchedulerWorker.heartbeat_at >= cutoff)
+        runs: set[int] = set()
+        for _ in range(10_000):
+            async with self._sessions() as session:
+                stale = list(
+                    (
+                        await session.scalars(
+                            select(Delivery)
+                            .where(
+                                Delivery.status == DeliveryStatus.SENDING,
+                                or_(
+                                    Delivery.claimed_by.is_(None),
+                                    Delivery.claimed_by.not_in(live),
+                                ),
+                            )
+                            .order_by(Delivery.id)
+                            .limit(RECOVER_BATCH)
+                        )
+                    ).all()
+                )
+            if not stale:
+                break
+            await self._settle(stale)
+            runs.update(delivery.run_id for delivery in stale)
+        return sorted(runs)
+
+    async def _settle(self, stale: list[Delivery]) -> None:
+        message_ids = {d.message_id for d in stale if d.message_id is not None}
+        provider = self._sms.provider
+        known: dict[int, str] | None = None
+        if isinstance(provider, DevProvider):
+            known = await asyncio.to_thread(
+                dev_outbox_ids, provider.outbox_file, message_ids
+            )
+        counts = {"requeued": 0, "sent": 0, "interrupted": 0}
+        async with self._sessions() as session, session.begin():
+            for delivery in stale:
+                outcome = await self._settle_one(session, delivery, known)
+                counts[outcome] += 1
+        log.warning(
+            "Settled %d deliveries left in sending by a stopped process: %s",
+            len(stale),
+            ", ".join(f"{count} {name}" for name, count in counts.items()),
+        )
+
+    async def _settle_one(
+        self,
+        session: AsyncSession,
+        delivery: Delivery,
+        known: dict[int, str] | None,
+    ) -> str:
+        message = (
+            await session.get(Message, delivery.message_id)
+            if delivery.message_id is not None
+            else None
+        )
+        values: dict[str, Any]
+        if message is None:
+            # Claimed, but the claim's transaction wrote no message: never sent.
+            values = {"status": DeliveryStatus.PENDING, "claimed_by": None}
+            outcome = "requeued"
+        elif known is not None and message.id in known:
+            message.provider_message_id = (
+                message.provider_message_id or known[message.id]
+            )
+            await record_status(session, message, MessageStatus.SENT)
+            values = {"status": DeliveryStatus.SENT, "reason": ""}
+            await _add_counts(session, delivery.run_id, sent=1)
+            outcome = "sent"
+        elif known is not None:
+            await record_status(
+                session,
+                message,
+                MessageStatus.ERROR,
+                error_code=INTERRUPTED_CODE,
+                error_text=REQUEUED_TEXT,
+            )
+            values = {
+                "status": DeliveryStatus.PENDING,
+                "claimed_by": None,
+                "message_id": None,
+            }
+            outcome = "requeued"
+        else:
+            await record_status(
+                session,
+                message,
+                MessageStatus.ERROR,
+                error_code=INTERRUPTED_CODE,
+                error_text=INTERRUPTED_REASON,
+            )
+            values = {
+                "status": DeliveryStatus.INTERRUPTED,
+                "reason": INTERRUPTED_REASON,
+                "error_code": INTERRUPTED_CODE,
+            }
+            await _add_counts(session, delivery.run_id, failed=1)
+            outcome = "interrupted"
+        await session.execute(
+            update(Delivery)
+            .where(
+                Delivery.id == delivery.id,
+                Delivery.status == DeliveryStatus.SENDING,
+            )
+            .values(updated_at=utc_now(), **values)
+        )
+        return outcome
+
+
+async def _schedule_of(session: AsyncSession, run_id: int) -> Schedule:
+    schedule = await session.scalar(
+        select(Schedule).join(ScheduleRun).where(ScheduleRun.id == run_id)
+    )
+    if schedule is None:
+        raise LookupError(f"run {run_id} has no schedule")
+    return schedule
+
+
+async def _add_counts(
+    session: AsyncSession, run_id: int, sent: int = 0, skipped: int = 0, failed: int = 0
+) -> None:
+    if not (sent or skipped or failed):
+        return
+    await session.execute(
+        update(ScheduleRun)
+        .where(ScheduleRun.id == run_id)
+        .values(
+            sent=ScheduleRun.sent + sent,
+            skipped=ScheduleRun.skipped + skipped,
+            failed=ScheduleRun.failed + failed,
+            updated_at=utc_now(),
+        )
+    )
+
+
+async def _exact_counts(session: AsyncSession, run_id: int) -> dict[str, int]:
+    rows = await session.execute(
+        select(Delivery.status, func.count())
+        .where(Delivery.run_id == run_id)
+        .group_by(Delivery.status)
+    )
+    by_status = {status: int(count) for status, count in rows.all()}
+    return {
+        "total": sum(by_status.values()),
+        "sent": by_status.get(DeliveryStatus.SENT, 0),
+        "skipped": by_status.get(DeliveryStatus.SKIPPED, 0),
+        "failed": by_status.get(DeliveryStatus.FAILED, 0)
+        + by_status.get(DeliveryStatus.INTERRUPTED, 0),
+    }
+
+
+def _dialect(sessions: async_sessionmaker[AsyncSession]) -> str:
+    bind = sessions.kw.get("bind")
+    return bind.dialect.name if bind is not None else "sqlite"
+
+
+def _insert_for(sessions: async_sessionmaker[AsyncSession]) -> Any:
+    return postgresql_insert if _dialect(sessions) == "postgresql" else sqlite_insert
+
+
+def _event(progress: RunProgress) -> ScheduleRunProgressed:
+    return ScheduleRunProgressed(
+        run_id=progress.run_id,
+        schedule_id=progress.schedule_id,
+        status=progress.status.value,
+        total=progress.total,
+        sent=progress.sent,
+        skipped=progress.skipped,
+        failed=progress.failed,
+    )

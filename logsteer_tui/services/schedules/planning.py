@@ -1,0 +1,190 @@
+"""Turning what an operator typed into a checked plan for one schedule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from logsteer_tui.db.models import (
+    Channel,
+    Contact,
+    MessageType,
+    Schedule,
+    Segment,
+    Template,
+)
+from logsteer_tui.errors import LogsteerError, NotFoundError, ValidationError
+from logsteer_tui.services.schedules.recurrence import Recurrence, parse_rule
+from logsteer_tui.services.schedules.timing import parse_send_time
+from logsteer_tui.services.segments import SegmentService, parse_definition
+
+DEFAULT_GRACE = timedelta(hours=1)
+
+
+class ScheduleError(LogsteerError):
+    """A schedule action that is not possible in the schedule's current state."""
+
+    title = "Schedule"
+
+
+@dataclass(frozen=True)
+class ScheduleRequest:
+    """One message to plan, as typed: a segment or contact ids, a text, a time."""
+
+    at: str
+    body: str | None = None
+    template: str | None = None
+    segment: str | None = None
+    contact_ids: tuple[int, ...] | None = None
+    channel: Channel = Channel.SMS
+    message_type: MessageType = MessageType.PROMOTIONAL
+    every: str = ""
+    transliterate: bool | None = None
+    grace: timedelta = DEFAULT_GRACE
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class SchedulePlan:
+    """A checked request, ready to preview and store."""
+
+    request: ScheduleRequest
+    body: str
+    template_id: int | None
+    segment_id: int | None
+    segment_name: str
+    first_run: datetime
+    recurrence: Recurrence | None
+    timezone: str
+    target: ColumnElement[bool]
+
+    def to_row(self) -> Schedule:
+        request = self.request
+        return Schedule(
+            name=request.name or _default_name(self),
+            channel=request.channel,
+            message_type=request.message_type,
+            segment_id=self.segment_id,
+            segment_name=self.segment_name,
+            contact_ids=(
+                list(request.contact_ids) if request.contact_ids is not None else None
+            ),
+            template_id=self.template_id,
+            body=self.body,
+            transliterate=request.transliterate,
+            starts_at=self.first_run,
+            rule=self.recurrence.rule if self.recurrence else "",
+            timezone=self.timezone,
+            grace_seconds=int(request.grace.total_seconds()),
+            next_run_at=self.first_run,
+        )
+
+
+def _default_name(plan: SchedulePlan) -> str:
+    first_line = plan.body.strip().splitlines()[0] if plan.body.strip() else ""
+    return first_line[:60]
+
+
+def first_fire_time(
+    recurrence: Recurrence, start: datetime, zone: ZoneInfo, now: datetime
+) -> datetime:
+    """Return the first fire time of ``recurrence`` at or after ``start``.
+
+    Rules fire on whole minutes, so a start such as "+1m" counts from the start
+    of its minute as long as that is not in the past.
+    """
+    minute = start.replace(second=0, microsecond=0)
+    if minute >= now - timedelta(seconds=1):
+        start = minute
+    return recurrence.next_after(start - timedelta(seconds=1), zone)
+
+
+async def check_request(
+    session: AsyncSession,
+    segments: SegmentService,
+    request: ScheduleRequest,
+    now: datetime,
+) -> SchedulePlan:
+    """Check ``request`` against the database; raise a LogsteerError naming the fix."""
+    if request.channel is not Channel.SMS:
+        raise ValidationError(
+            "channel", request.channel.value, "only SMS can be scheduled for now"
+        )
+    zone = segments.zone
+    first = parse_send_time(request.at, zone, now)
+    recurrence = parse_rule(request.every, first, zone)
+    if recurrence is not None:
+        first = first_fire_time(recurrence, first, zone, now)
+    body, template_id = await _body(session, request)
+    segment_id, segment_name, target = await _target(session, segments, request)
+    if request.grace < timedelta(0):
+        raise ValidationError(
+            "grace", request.grace, "negative; give 0 or more minutes"
+        )
+    return SchedulePlan(
+        request,
+        body,
+        template_id,
+        segment_id,
+        segment_name,
+        first,
+        recurrence,
+        str(zone),
+        target,
+    )
+
+
+async def _body(
+    session: AsyncSession, request: ScheduleRequest
+) -> tuple[str, int | None]:
+    if request.template:
+        template = await session.scalar(
+            select(Template).where(Template.name == request.template.strip())
+        )
+        if template is None:
+            raise NotFoundError(
+                f"Template {request.template!r} not found; list templates with "
+                "`logsteer schedule templates`."
+            )
+        return template.body, template.id
+    if not request.body or not request.body.strip():
+        raise ValidationError(
+            "body", request.body, "empty; write the message or name a template"
+        )
+    return request.body, None
+
+
+async def _target(
+    session: AsyncSession, segments: SegmentService, request: ScheduleRequest
+) -> tuple[int | None, str, ColumnElement[bool]]:
+    segment = None
+    if request.segment:
+        segment = await session.scalar(
+            select(Segment).where(Segment.name == request.segment.strip())
+        )
+        if segment is None:
+            raise NotFoundError(
+                f"Segment {request.segment!r} not found; list segments with "
+                "`logsteer segments list`."
+            )
+    if request.contact_ids is not None:
+        if not request.contact_ids:
+            raise ValidationError(
+                "contacts", [], "no contacts chosen; mark some or use the segment"
+            )
+        name = segment.name if segment else ""
+        return (
+            segment.id if segment else None,
+            name,
+            Contact.id.in_(list(request.contact_ids)),
+        )
+    if segment is None:
+        raise ValidationError(
+            "segment", request.segment, "missing; name the segment to send to"
+        )
+    condition = segments.condition(parse_definition(segment.definition))
+    return segment.id, segment.name, condition
