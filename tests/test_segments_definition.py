@@ -11,10 +11,23 @@ from logsteer_tui.errors import NotFoundError, ValidationError
 from logsteer_tui.runtime import Runtime
 from logsteer_tui.services.segments import (
     FIELDS,
+    Group,
     Operator,
     SegmentDefinitionError,
     SegmentExistsError,
+    ValueType,
+    parse_condition,
     parse_definition,
+    value_from_text,
+    value_to_text,
+)
+from logsteer_tui.services.segments.editing import (
+    append_to,
+    group_path_of,
+    item_at,
+    move_by,
+    remove_at,
+    toggle_match,
 )
 from logsteer_tui.services.segments.operators import OPERATOR_INFO, ValueShape
 
@@ -192,3 +205,48 @@ async def test_rename_duplicate_delete(runtime: Runtime) -> None:
         await segments.get("Everyone (copy)")
     with pytest.raises(ValidationError, match="name"):
         await segments.save("  ", {"match": "and"})
+
+
+def test_editing_paths() -> None:
+    city = parse_condition(CITY)
+    root = Group("and")
+    root, first = append_to(root, (), city)
+    root, group = append_to(root, (), Group("or"))
+    root, inner = append_to(root, group, city)
+    assert (first, group, inner) == ((0,), (1,), (1, 0))
+    assert group_path_of(root, inner) == (1,)
+    assert group_path_of(root, group) == (1,)
+    assert toggle_match(root, group).to_json()["conditions"][1]["match"] == "and"
+    moved, path = move_by(root, (1,), -1)
+    assert path == (0,)
+    assert isinstance(item_at(moved, (0,)), Group)
+    unmoved, path = move_by(moved, (0,), -1)
+    assert path == (0,)
+    assert unmoved == moved
+    removed = remove_at(root, (1, 0))
+    assert item_at(removed, (1,)) == Group("or")
+
+
+def test_typed_values_read_by_type() -> None:
+    cases: list[tuple[ValueType, Operator, str, Any]] = [
+        (ValueType.TEXT, Operator.CONTAINS, " Zagreb ", "Zagreb"),
+        (ValueType.MONEY, Operator.GREATER_THAN, "12,50", 12.5),
+        (ValueType.COUNT, Operator.EQUALS, "3", 3),
+        (ValueType.NUMBER, Operator.EQUALS, "abc", "abc"),
+        (ValueType.FLAG, Operator.EQUALS, "Yes", True),
+        (ValueType.FLAG, Operator.EQUALS, "no", False),
+        (
+            ValueType.DATE,
+            Operator.BETWEEN,
+            "2026-01-01..2026-01-31",
+            ["2026-01-01", "2026-01-31"],
+        ),
+        (ValueType.COUNT, Operator.BETWEEN, "1..5", [1, 5]),
+        (ValueType.DATE, Operator.WITHIN_LAST_DAYS, "30", 30),
+        (ValueType.DATE, Operator.NEVER, "ignored", None),
+    ]
+    for value_type, operator, text, expected in cases:
+        value = value_from_text(value_type, operator, text)
+        assert value == expected, (value_type, operator, text)
+        if expected is not None and expected != "abc":
+            assert value_from_text(value_type, operator, value_to_text(value)) == value

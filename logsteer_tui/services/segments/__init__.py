@@ -19,6 +19,8 @@ from logsteer_tui.services.segments.operators import (
     ValueShape,
     ValueType,
     operator_label,
+    value_from_text,
+    value_to_text,
 )
 from logsteer_tui.services.segments.service import (
     SavedSegment,
@@ -52,4 +54,6 @@ __all__ = [
     "parse_condition",
     "parse_definition",
     "parse_definition_text",
+    "value_from_text",
+    "value_to_text",
 ]

@@ -262,3 +262,63 @@ def _check_number(value_type: ValueType, value: Any, path: str) -> int | float:
     if value_type is ValueType.MONEY:
         return round(number * 100)
     return number
+
+
+_TRUE_WORDS = {"true", "yes", "y", "1", "on"}
+_FALSE_WORDS = {"false", "no", "n", "0", "off"}
+PAIR_SEPARATOR = ".."
+
+
+def value_from_text(value_type: ValueType, operator: Operator, text: str) -> Any:
+    """Turn what a user typed into the JSON value of a condition.
+
+    Text that cannot be read is returned as typed, so check_value rejects it
+    with a message that shows it. A range is written "low..high".
+    """
+    shape = OPERATOR_INFO[operator].shape
+    if shape is ValueShape.NONE:
+        return None
+    if shape is ValueShape.DAYS:
+        return _whole_number(text.strip())
+    if shape is ValueShape.PAIR:
+        low, separator, high = text.partition(PAIR_SEPARATOR)
+        if not separator:
+            return text
+        return [_single_from_text(value_type, low), _single_from_text(value_type, high)]
+    return _single_from_text(value_type, text)
+
+
+def value_to_text(value: Any) -> str:
+    """Write a condition's JSON value the way value_from_text reads it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return PAIR_SEPARATOR.join(value_to_text(item) for item in value)
+    return str(value)
+
+
+def _single_from_text(value_type: ValueType, text: str) -> Any:
+    clean = text.strip()
+    if value_type in (ValueType.NUMBER, ValueType.MONEY, ValueType.COUNT):
+        number = _whole_number(clean)
+        if isinstance(number, int):
+            return number
+        try:
+            return float(clean.replace(",", "."))
+        except ValueError:
+            return clean
+    if value_type is ValueType.FLAG:
+        if clean.lower() in _TRUE_WORDS:
+            return True
+        if clean.lower() in _FALSE_WORDS:
+            return False
+    return clean
+
+
+def _whole_number(text: str) -> int | str:
+    try:
+        return int(text)
+    except ValueError:
+        return text

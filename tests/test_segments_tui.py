@@ -1,0 +1,240 @@
+"""Pilot tests of the segment list, builder and results at 80x24."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from conftest import TERMINAL_SIZE
+from test_segments_data import add_address, add_contact, segment_service
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Label
+
+from logsteer_tui.app import LogsteerApp
+from logsteer_tui.runtime import Runtime
+from logsteer_tui.screens.browser import BrowserScreen
+from logsteer_tui.screens.contact import ContactScreen
+from logsteer_tui.screens.segment_results import SegmentResultsScreen
+from logsteer_tui.screens.segments import (
+    ConditionScreen,
+    NameScreen,
+    SegmentBuilderScreen,
+    SegmentsScreen,
+)
+from logsteer_tui.services.segments import parse_definition
+
+
+async def settle(
+    pilot: Pilot[int], condition: Callable[[], bool], seconds: float = 5
+) -> None:
+    """Run workers and timers until ``condition`` holds; fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the screen did not reach the expected state in time")
+
+
+async def open_segments(pilot: Pilot[int]) -> SegmentsScreen:
+    app = pilot.app
+    await settle(pilot, lambda: isinstance(app.screen, BrowserScreen))
+    assert isinstance(app, LogsteerApp)
+    app.push_screen(SegmentsScreen(app.runtime))
+    await settle(
+        pilot,
+        lambda: isinstance(app.screen, SegmentsScreen) and not app.screen.loading,
+    )
+    screen = app.screen
+    assert isinstance(screen, SegmentsScreen)
+    return screen
+
+
+def table_column(app: LogsteerApp, table_id: str, column: int) -> list[str]:
+    table = app.screen.query_one(table_id, DataTable)
+    return [str(table.get_row_at(index)[column]) for index in range(table.row_count)]
+
+
+def label_text(app: LogsteerApp, label_id: str) -> str:
+    return str(app.screen.query_one(label_id, Label).content)
+
+
+async def add_people(runtime: Runtime) -> None:
+    ana = await add_contact(runtime, first_name="Ana", last_name="Horvat")
+    ana_split = await add_contact(runtime, first_name="Ana", last_name="Kovač")
+    ivo = await add_contact(runtime, first_name="Ivo", last_name="Horvat")
+    await add_address(runtime, ana, city="Zagreb")
+    await add_address(runtime, ana_split, city="Split")
+    await add_address(runtime, ivo, city="Zagreb")
+
+
+async def pick(pilot: Pilot[int], text: str) -> None:
+    """Open the focused Select, type the start of an option and choose it."""
+    await pilot.press("enter", *text, "enter")
+    await pilot.pause()
+
+
+async def add_condition(
+    pilot: Pilot[int], field: str, operator: str, value: str
+) -> None:
+    app = pilot.app
+    await pilot.press("a")
+    await settle(pilot, lambda: isinstance(app.screen, ConditionScreen))
+    await pick(pilot, field)
+    await pilot.press("tab")
+    await pick(pilot, operator)
+    await pilot.press("tab", *value, "enter")
+    await settle(pilot, lambda: isinstance(app.screen, SegmentBuilderScreen))
+
+
+async def test_build_save_reopen_segment(runtime: Runtime) -> None:
+    await add_people(runtime)
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        await open_segments(pilot)
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, SegmentBuilderScreen))
+        await add_condition(pilot, "First name", "starts", "an")
+        await add_condition(pilot, "City", "is", "zagreb")
+        builder = app.screen
+        assert isinstance(builder, SegmentBuilderScreen)
+        await settle(
+            pilot,
+            lambda: "1 contact match" in label_text(app, "#segment-builder-count"),
+        )
+
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: isinstance(app.screen, NameScreen))
+        await pilot.press(*"Ana in Zagreb", "enter")
+        await settle(pilot, lambda: builder.segment_name == "Ana in Zagreb")
+        assert not builder.dirty
+
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, SegmentsScreen))
+        await settle(
+            pilot,
+            lambda: table_column(app, "#segments-table", 0) == ["Ana in Zagreb"],
+        )
+        assert table_column(app, "#segments-table", 1) == ["1"]
+
+        await pilot.press("enter")
+        await settle(
+            pilot,
+            lambda: (
+                isinstance(app.screen, SegmentResultsScreen) and app.screen.total == 1
+            ),
+        )
+        assert table_column(app, "#segment-results-table", 1) == ["Ana Horvat"]
+        assert label_text(app, "#segment-results-count") == "1 contact"
+
+        await pilot.press("escape", "e")
+        await settle(pilot, lambda: isinstance(app.screen, SegmentBuilderScreen))
+        reopened = app.screen
+        assert isinstance(reopened, SegmentBuilderScreen)
+        assert [line.text for line in reopened.lines] == [
+            "all of (and)",
+            '  • First name starts with "an"',
+            '  • City is "zagreb"',
+        ]
+    stored = await segment_service(runtime).get("Ana in Zagreb")
+    assert len(stored.definition.conditions) == 2
+
+
+async def test_builder_groups_reorders_removes(runtime: Runtime) -> None:
+    await add_people(runtime)
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        await open_segments(pilot)
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, SegmentBuilderScreen))
+        builder = app.screen
+        assert isinstance(builder, SegmentBuilderScreen)
+        await add_condition(pilot, "Last name", "is", "horvat")
+        await pilot.press("up", "g")
+        await settle(pilot, lambda: len(builder.lines) == 3)
+        assert builder.highlighted_path() == (1,)
+        await add_condition(pilot, "First name", "is", "ivo")
+        await add_condition(pilot, "City", "is", "split")
+        await settle(
+            pilot,
+            lambda: "1 contact match" in label_text(app, "#segment-builder-count"),
+        )
+        assert builder.definition.to_json()["conditions"][1]["match"] == "or"
+
+        await pilot.press("m")
+        await settle(
+            pilot,
+            lambda: "0 contacts match" in label_text(app, "#segment-builder-count"),
+        )
+        await pilot.press("m", "K")
+        assert builder.highlighted_path() == (1, 0)
+        assert (
+            builder.definition.to_json()["conditions"][1]["conditions"][0]["value"]
+            == "split"
+        )
+        await pilot.press("x")
+        await settle(
+            pilot,
+            lambda: "1 contact match" in label_text(app, "#segment-builder-count"),
+        )
+        assert [line.text for line in builder.lines] == [
+            "all of (and)",
+            '  • Last name is "horvat"',
+            "  any of (or)",
+            '    • First name is "ivo"',
+        ]
+
+
+async def test_results_mark_open_and_return(runtime: Runtime) -> None:
+    await add_people(runtime)
+    await segment_service(runtime).save(
+        "Horvat",
+        parse_definition(
+            {
+                "match": "and",
+                "conditions": [
+                    {"field": "last_name", "operator": "equals", "value": "horvat"}
+                ],
+            }
+        ),
+    )
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        await open_segments(pilot)
+        await pilot.press("enter")
+        await settle(
+            pilot,
+            lambda: (
+                isinstance(app.screen, SegmentResultsScreen) and app.screen.total == 2
+            ),
+        )
+        results = app.screen
+        assert isinstance(results, SegmentResultsScreen)
+        assert table_column(app, "#segment-results-table", 1) == [
+            "Ana Horvat",
+            "Ivo Horvat",
+        ]
+        await pilot.press("space")
+        assert results.marked_ids == {1}
+        assert results.table.cursor_row == 1
+        await pilot.press("asterisk")
+        await settle(pilot, lambda: results.marked_ids == {1, 3})
+        assert "2 marked" in label_text(app, "#segment-results-count")
+
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, ContactScreen))
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen is results)
+        assert results.table.cursor_row == 1
+        assert results.marked_ids == {1, 3}
+
+        await pilot.press("r")
+        await settle(
+            pilot,
+            lambda: (
+                table_column(app, "#segment-results-table", 1)
+                == ["Ivo Horvat", "Ana Horvat"]
+            ),
+        )
