@@ -2,42 +2,215 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 
-from textual.app import App
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from textual import work
+from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.message import Message
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.reactive import reactive
+from textual.widgets import Static
+from textual.worker import Worker, WorkerState
 
-from logsteer_tui.runtime import Runtime
-from logsteer_tui.services.events import Event
+from logsteer_tui.errors import LogsteerError
+from logsteer_tui.runtime import Runtime, database_url
+from logsteer_tui.screens.base import HubEvent, LogsteerScreen, PaletteCommand
+from logsteer_tui.screens.browser import BrowserScreen
+from logsteer_tui.screens.contact import ContactScreen
+from logsteer_tui.screens.help import HelpScreen, screen_keys
+from logsteer_tui.services.events import Event, ListenerStateChanged
+
+__all__ = ["HubEvent", "LogsteerApp"]
+
+log = logging.getLogger(__name__)
 
 
-class HubEvent(Message):
-    """An event from the services' hub, delivered on the App's message queue."""
+def shown_url(url: str) -> str:
+    """The database URL with any password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
 
-    def __init__(self, event: Event) -> None:
-        super().__init__()
-        self.event = event
+
+class LogsteerCommands(Provider):
+    """The palette entries of the App and of the screen it was opened from."""
+
+    def _commands(self) -> list[PaletteCommand]:
+        app = self.app
+        assert isinstance(app, LogsteerApp)
+        commands = list(app.palette_commands())
+        if isinstance(self.screen, LogsteerScreen):
+            commands.extend(self.screen.palette_commands())
+        return commands
+
+    async def discover(self) -> Hits:
+        for command in self._commands():
+            yield DiscoveryHit(command.name, command.callback, help=command.help)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for command in self._commands():
+            score = matcher.match(command.name)
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(command.name),
+                    command.callback,
+                    help=command.help,
+                )
 
 
 class LogsteerApp(App[int]):
-    """Logsteer TUI. The runtime is built outside and handed in."""
+    """Logsteer TUI. The runtime is built outside and handed in.
+
+    | Key | Action |
+    | --- | --- |
+    | ? or f1 | Keys of the current screen |
+    | ctrl+p | Command palette |
+    | ctrl+q | Quit |
+    """
 
     CSS_PATH = Path(__file__).parent / "logsteer.tcss"
     TITLE = "Logsteer"
+    COMMANDS = App.COMMANDS | {LogsteerCommands}
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Leave Logsteer"),
+        Binding(
+            "question_mark,f1",
+            "help",
+            "Keys",
+            id="app.help",
+            tooltip="List every key of this screen",
+        ),
     ]
+
+    listener_state: reactive[ListenerStateChanged | None] = reactive(None)
+    """The webhook listener's last reported state, shown by every StatusBar."""
 
     def __init__(self, runtime: Runtime, fill_demo: bool = False) -> None:
         super().__init__()
         self.runtime = runtime
         self.fill_demo = fill_demo
+        self.database_url = database_url(runtime.settings, runtime.paths)
         self._unsubscribe = runtime.hub.subscribe(self._forward_event)
 
     def _forward_event(self, event: Event) -> None:
         self.post_message(HubEvent(event))
 
+    def compose(self) -> ComposeResult:
+        yield Static(f"Opening {shown_url(self.database_url)} …", id="startup-message")
+
+    def on_mount(self) -> None:
+        self._start()
+
     async def on_unmount(self) -> None:
         self._unsubscribe()
         await self.runtime.stop()
+
+    # Start-up.
+
+    @work(name="start", exit_on_error=False)
+    async def _start(self) -> None:
+        await self.runtime.start()
+        if self.fill_demo:
+            await self._fill_demo()
+
+    async def _fill_demo(self) -> None:
+        try:
+            from logsteer_tui.services.demo import ensure_demo_data
+        except ImportError as error:
+            log.warning("Demo data is not available: %s", error)
+            self.notify(
+                f"Demo data is not available in this install ({error}); "
+                "the database stays as it is.",
+                title="No demo data",
+                severity="warning",
+            )
+            return
+        if await ensure_demo_data(self.runtime):
+            self.notify("Filled the demo database with sample contacts.")
+
+    def _started(self) -> None:
+        self.push_screen(BrowserScreen(self.runtime))
+
+    def _start_failed(self, error: BaseException | None) -> None:
+        log.error("Opening %s failed: %r", shown_url(self.database_url), error)
+        self.query_one("#startup-message", Static).update(
+            f"Cannot open the database {shown_url(self.database_url)}:\n{error}\n\n"
+            "Check the path or URL (--database or LOGSTEER_DATABASE_URL), "
+            "then start Logsteer again.\nPress ctrl+q to quit."
+        )
+        self.query_one("#startup-message", Static).add_class("-error")
+
+    # Worker results and errors, for every screen.
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.name == "start" and worker.node is self:
+            if event.state is WorkerState.SUCCESS:
+                self._started()
+            elif event.state is WorkerState.ERROR:
+                self._start_failed(worker.error)
+            return
+        if event.state is WorkerState.ERROR:
+            self.show_error(worker.error, worker.name or worker.group)
+
+    def show_error(self, error: BaseException | None, during: str) -> None:
+        """Show a failed worker's error; unexpected ones go to the log in full."""
+        if isinstance(error, LogsteerError):
+            self.notify(error.message, title=error.title, severity="error", timeout=10)
+            return
+        log.error("Background task %s failed", during, exc_info=error)
+        log_file = self.runtime.paths.log_file
+        self.notify(
+            f"{during} failed: {error!r}. Details are in {log_file}.",
+            title="Unexpected error",
+            severity="error",
+            timeout=10,
+        )
+
+    # Events from the services.
+
+    def on_hub_event(self, message: HubEvent) -> None:
+        event = message.event
+        if isinstance(event, ListenerStateChanged):
+            self.listener_state = event
+        for screen in self.screen_stack:
+            screen.post_message(HubEvent(event))
+
+    # App-wide actions and palette commands.
+
+    def palette_commands(self) -> Iterable[PaletteCommand]:
+        yield PaletteCommand(
+            "Open contacts", "The contact browser", self.action_contacts
+        )
+        yield PaletteCommand(
+            "New contact", "An empty contact form", self.action_new_contact
+        )
+        yield PaletteCommand(
+            "Help", "Every key of the current screen", self.action_help
+        )
+        yield PaletteCommand("Quit", "Leave Logsteer", partial(self.exit, 0))
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        title = type(self.screen).__name__.removesuffix("Screen") or "App"
+        self.push_screen(HelpScreen(title, screen_keys(self.screen)))
+
+    def action_contacts(self) -> None:
+        # The browser is the lowest screen after start-up, so at most every screen
+        # above it is popped.
+        for _screen in self.screen_stack[1:]:
+            if isinstance(self.screen_stack[-1], BrowserScreen):
+                break
+            self.pop_screen()
+
+    def action_new_contact(self) -> None:
+        self.push_screen(ContactScreen(self.runtime, None))

@@ -1,0 +1,1 @@
+"""The screens of the Logsteer TUI, one module each."""

@@ -1,0 +1,50 @@
+"""What every Logsteer screen shares: hub events, palette commands, the status bar."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+from textual.screen import Screen
+
+from logsteer_tui.runtime import Runtime
+from logsteer_tui.services.events import Event
+
+
+class HubEvent(Message, bubble=False):
+    """An event from the services' hub, delivered on the App's message queue.
+
+    The App forwards a copy to every screen on the stack; it does not bubble, so a
+    screen's copy never comes back to the App.
+    """
+
+    def __init__(self, event: Event) -> None:
+        super().__init__()
+        self.event = event
+
+
+@dataclass(frozen=True)
+class PaletteCommand:
+    """One entry of the command palette."""
+
+    name: str
+    help: str
+    callback: Callable[[], Any]
+
+
+class LogsteerScreen(Screen[None]):
+    """A main screen of the app, built on the shared runtime.
+
+    Subclasses handle ``HubEvent`` with an ``on_hub_event`` method and add their
+    own palette entries by overriding ``palette_commands``.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__()
+        self.runtime = runtime
+
+    def palette_commands(self) -> Iterable[PaletteCommand]:
+        """The commands this screen adds to the command palette."""
+        return ()
