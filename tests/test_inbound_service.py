@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from itertools import count
@@ -226,3 +227,29 @@ async def test_events_published_after_commit(inbound: Runtime) -> None:
     assert received.contact_name == "Ana"
     assert received.contact_id == ana.id
     assert received.message_id == stored.message_id
+
+
+async def test_replies_in_one_batch_ordered(inbound: Runtime) -> None:
+    ana = await inbound.contacts.create({"mobile_1": "+385910000012"})
+    first, second, third = await asyncio.gather(
+        receive(inbound, "+385910000012", "STOP"),
+        receive(inbound, "+385910000012", "START"),
+        receive(inbound, "+385910000012", "STOP"),
+    )
+    assert first.consent_change is ConsentAction.OPT_OUT
+    assert second.consent_change is ConsentAction.OPT_IN
+    assert third.consent_change is ConsentAction.OPT_OUT
+    assert (await contact(inbound, ana.id)).do_not_send_sms is True
+    actions = [event.action for event in await consent_events(inbound)]
+    assert actions == ["opt_out", "opt_in", "opt_out"]
+
+
+async def test_new_sender_twice_one_contact(inbound: Runtime) -> None:
+    first, second = await asyncio.gather(
+        receive(inbound, "+385910000013", "Hi"),
+        receive(inbound, "+385910000013", "Are you there?"),
+    )
+    assert first.contact_id == second.contact_id
+    assert await inbound.contacts.count() == 1
+    latest = await contact(inbound, first.contact_id)
+    assert latest.last_sms_received_body == "Are you there?"
