@@ -4,10 +4,13 @@ from logsteer_tui.commands import (
     config_command,
     contacts_command,
     demo_command,
+    import_command,
     messages_command,
     migrate_command,
+    schedule_command,
     segments_command,
     send_command,
+    serve_command,
 )
 
 COMMAND_MODULES = [
@@ -16,6 +19,9 @@ COMMAND_MODULES = [
     send_command,
     segments_command,
     demo_command,
+    import_command,
     contacts_command,
     messages_command,
+    schedule_command,
+    serve_command,
 ]
