@@ -516,3 +516,27 @@ async def test_rejection_logged_without_secrets(
     assert AUTH_TOKEN not in lines[0]
     assert headers["X-Twilio-Signature"] not in lines[0]
     assert "secret-query" not in lines[0]
+
+
+async def test_disabled_listener_binds_nothing(
+    settings: Settings, paths: AppPaths
+) -> None:
+    configure(settings).listener.enabled = False
+    runtime = Runtime.create(settings, paths)
+    await runtime.start()
+    try:
+        assert runtime.listener.port is None
+        assert runtime.listener.state.running is False
+        assert "[listener] enabled" in runtime.listener.state.error
+    finally:
+        await runtime.stop()
+
+
+async def test_stop_reports_listener_down(settings: Settings, paths: AppPaths) -> None:
+    runtime = Runtime.create(configure(settings), paths)
+    await runtime.start()
+    port = runtime.listener.port
+    await runtime.stop()
+    assert runtime.listener.state.running is False
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port or 0))

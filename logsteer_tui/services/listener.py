@@ -128,7 +128,7 @@ class WebhookListener:
         await self._inbound.start()
         if not self._settings.listener.enabled:
             log.info("The webhook listener is off ([listener] enabled = false)")
-            self._publish(False, "off: [listener] enabled is false")
+            self._publish(False, "[listener] enabled is false")
             return
 
         runner = web.AppRunner(

@@ -124,6 +124,7 @@ def parse_incoming(params: Params) -> IncomingSms:
 
     Raises WebhookRejected (400) when MessageSid or From is missing.
     """
+    # NOTE: media (NumMedia, MediaUrl0, ...) is not stored, only the text body.
     return IncomingSms(
         provider=PROVIDER,
         provider_message_id=_required(params, "MessageSid", "SmsMessageSid", "SmsSid"),
