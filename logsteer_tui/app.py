@@ -141,8 +141,10 @@ class LogsteerApp(App[int]):
 
     def _start_failed(self, error: BaseException | None) -> None:
         log.error("Opening %s failed: %r", shown_url(self.database_url), error)
+        # SQLAlchemy wraps the driver's error in a longer text with a web link.
+        reason = getattr(error, "orig", None) or error
         self.query_one("#startup-message", Static).update(
-            f"Cannot open the database {shown_url(self.database_url)}:\n{error}\n\n"
+            f"Cannot open the database {shown_url(self.database_url)}:\n{reason}\n\n"
             "Check the path or URL (--database or LOGSTEER_DATABASE_URL), "
             "then start Logsteer again.\nPress ctrl+q to quit."
         )

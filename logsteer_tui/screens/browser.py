@@ -67,6 +67,20 @@ class Query:
     descending: bool = False
 
 
+class ContactTable(DataTable[str]):
+    """The browser's table; enter opens the highlighted contact."""
+
+    BINDINGS = [
+        Binding(
+            "enter",
+            "select_cursor",
+            "Open",
+            id="browser.open",
+            tooltip="Open the highlighted contact",
+        ),
+    ]
+
+
 class BrowserScreen(LogsteerScreen):
     """Every contact, a page at a time.
 
@@ -81,7 +95,6 @@ class BrowserScreen(LogsteerScreen):
     """
 
     BINDINGS = [
-        Binding("enter", "open", "Open", id="browser.open", tooltip="Open the contact"),
         Binding("a", "new", "New", id="browser.new", tooltip="Create a contact"),
         Binding(
             "d",
@@ -154,7 +167,7 @@ class BrowserScreen(LogsteerScreen):
                 compact=True,
             )
             yield Label("", id="browser-count")
-        yield DataTable(id="browser-table", cursor_type="row", zebra_stripes=True)
+        yield ContactTable(id="browser-table", cursor_type="row", zebra_stripes=True)
         yield StatusBar(database_url(self.runtime.settings, self.runtime.paths))
         yield Footer()
 
