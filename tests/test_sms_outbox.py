@@ -10,11 +10,16 @@ from sqlalchemy import func, select
 from logsteer_tui.db.models import (
     Channel,
     Contact,
+    Delivery,
+    DeliveryStatus,
     Direction,
     Message,
     MessageStatus,
     MessageStatusEvent,
     MessageType,
+    Schedule,
+    ScheduleRun,
+    ScheduleRunStatus,
 )
 from logsteer_tui.db.types import utc_now
 from logsteer_tui.runtime import Runtime
@@ -235,6 +240,40 @@ async def test_recover_marks_old_pending_as_error(runtime: Runtime) -> None:
     assert old.error_code == "interrupted"
     assert old.error_text == INTERRUPTED_TEXT
     assert new.status is MessageStatus.PENDING
+
+
+async def test_recover_leaves_scheduled_messages(runtime: Runtime) -> None:
+    contact = await make_contact(runtime)
+    message_id = await add_pending(runtime, contact.id, timedelta(hours=1))
+    async with runtime.sessions() as session, session.begin():
+        schedule = Schedule(
+            channel=Channel.SMS,
+            message_type=MessageType.PROMOTIONAL,
+            body="Hello",
+            starts_at=utc_now(),
+            timezone="UTC",
+        )
+        session.add(schedule)
+        await session.flush()
+        run = ScheduleRun(
+            schedule_id=schedule.id,
+            planned_at=utc_now(),
+            status=ScheduleRunStatus.RUNNING,
+        )
+        session.add(run)
+        await session.flush()
+        session.add(
+            Delivery(
+                run_id=run.id,
+                contact_id=contact.id,
+                status=DeliveryStatus.SENDING,
+                message_id=message_id,
+            )
+        )
+    assert await runtime.sms.recover_interrupted() == 0
+    message = await runtime.messages.get(message_id)
+    assert message is not None
+    assert message.status is MessageStatus.PENDING
 
 
 async def test_recover_runs_on_start(runtime: Runtime) -> None:

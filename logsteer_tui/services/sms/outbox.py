@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
@@ -25,6 +25,7 @@ from logsteer_tui.db.models import (
     ConsentEvent,
     ConsentSource,
     Contact,
+    Delivery,
     Direction,
     Message,
     MessageStatus,
@@ -319,7 +320,9 @@ class SmsService:
         """Mark outgoing SMS left pending by a crashed process as errors.
 
         Only rows older than any send in progress could be are touched, so a send
-        running in another process is left alone. Returns how many were marked.
+        running in another process is left alone. Messages of a scheduled run are
+        left to the scheduler, which recovers its deliveries with leases. Returns
+        how many were marked.
         """
         age = max(
             MIN_INTERRUPTED_AGE,
@@ -330,6 +333,7 @@ class SmsService:
             Message.direction == Direction.OUT,
             Message.status == MessageStatus.PENDING,
             Message.created_at < utc_now() - age,
+            ~exists().where(Delivery.message_id == Message.id),
         )
         async with self._sessions() as session, session.begin():
             messages = list((await session.scalars(query)).all())
