@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from logsteer_tui.db.models import Contact
 from logsteer_tui.errors import LogsteerError
 from logsteer_tui.runtime import Runtime
 from logsteer_tui.services.segments import (
@@ -16,7 +17,7 @@ from logsteer_tui.services.segments import (
     describe_group,
     parse_definition_text,
 )
-from logsteer_tui.services.serialize import iso
+from logsteer_tui.services.serialize import contact_summary, iso
 
 
 class SegmentFileError(LogsteerError):
@@ -66,6 +67,25 @@ def register(subparsers: Any) -> None:
 
 def segment_service(runtime: Runtime) -> SegmentService:
     return SegmentService.from_settings(runtime.sessions, runtime.settings)
+
+
+async def segment_contacts(
+    runtime: Runtime, name: str, search: str = "", limit: int | None = None
+) -> list[Contact]:
+    """Return the contacts of the saved segment ``name`` in its default order."""
+    service = segment_service(runtime)
+    segment = await service.get(name)
+    return await service.contacts(segment.definition, search=search, limit=limit)
+
+
+def contact_with_last_sms(contact: Contact) -> dict[str, Any]:
+    """Return the contact's JSON summary with its last sent and received SMS."""
+    data = contact_summary(contact)
+    data["last_sms_sent_body"] = contact.last_sms_sent_body
+    data["last_sms_sent_at"] = iso(contact.last_sms_sent_at)
+    data["last_sms_received_body"] = contact.last_sms_received_body
+    data["last_sms_received_at"] = iso(contact.last_sms_received_at)
+    return data
 
 
 def read_definition_text(path: Path) -> str:

@@ -308,6 +308,9 @@ def _message_count(
     )
 
 
+CHANNEL_LABELS = {Channel.SMS: "SMS", Channel.EMAIL: "Email"}
+
+
 def _consent_fields() -> list[FieldSpec]:
     fields = []
     for channel in Channel:
@@ -318,7 +321,7 @@ def _consent_fields() -> list[FieldSpec]:
             fields.append(
                 FieldSpec(
                     f"consent.{channel.value}_{action.value}_at",
-                    f"{channel.value.upper()} {words} date",
+                    f"{CHANNEL_LABELS[channel]} {words} date",
                     "Consent",
                     ValueType.DATE,
                     FieldKind.RELATED,

@@ -17,7 +17,7 @@ from logsteer_tui.config import Settings
 from logsteer_tui.db.models import Contact, Segment
 from logsteer_tui.db.types import utc_now
 from logsteer_tui.errors import LogsteerError, NotFoundError, ValidationError
-from logsteer_tui.services.contacts import PageCursor
+from logsteer_tui.services.contacts import PageCursor, search_condition
 from logsteer_tui.services.segments.compiler import CompileContext, compile_group
 from logsteer_tui.services.segments.definition import Group, parse_definition
 
@@ -237,14 +237,21 @@ class SegmentService:
             return list((await session.scalars(query)).all())
 
     async def contacts(
-        self, definition: Group, now: datetime | None = None
+        self,
+        definition: Group,
+        search: str = "",
+        limit: int | None = None,
+        now: datetime | None = None,
     ) -> list[Contact]:
-        """Return the matching contacts in the segment view's default order."""
-        query = _ordered(
-            select(Contact).where(self.condition(definition, now)),
-            Contact.sort_name,
-            descending=False,
-        )
+        """Return the matching contacts in the segment view's default order.
+
+        ``search`` narrows them as the contact browser's search does.
+        """
+        query = select(Contact).where(self.condition(definition, now))
+        narrowed = search_condition(search)
+        if narrowed is not None:
+            query = query.where(narrowed)
+        query = _ordered(query, Contact.sort_name, descending=False).limit(limit)
         async with self._sessions() as session:
             return list((await session.scalars(query)).all())
 

@@ -58,9 +58,15 @@ def upgrade() -> None:
     op.create_index(
         "ix_contact_last_sms_received_at", "contact", ["last_sms_received_at", "id"]
     )
+    op.create_index(
+        "ix_contact_sort_name_received",
+        "contact",
+        ["sort_name", "last_sms_received_at"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_contact_sort_name_received", table_name="contact")
     op.drop_index("ix_contact_last_sms_received_at", table_name="contact")
     op.drop_index("ix_contact_last_sms_sent_at", table_name="contact")
     op.drop_index("ix_message_contact_channel", table_name="message")
