@@ -816,7 +816,7 @@ async def advance_id_sequences(session: AsyncSession) -> None:
 
 
 async def prepare_generator(session: AsyncSession, rng: random.Random) -> DemoGenerator:
-    """A generator that avoids the emails, mobiles and order numbers already stored."""
+    """A generator that avoids the emails, mobiles, order numbers and ids stored."""
     now = datetime.now(UTC).replace(microsecond=0)
     generator = DemoGenerator(rng, now)
     if await session.scalar(select(func.count()).select_from(Contact)):
@@ -832,6 +832,10 @@ async def prepare_generator(session: AsyncSession, rng: random.Random) -> DemoGe
         )
     orders = await session.scalar(select(func.max(Order.id)))
     generator.next_order_number = (orders or 0) + 1
+    # Every message takes at most one serial, so serials above the newest message
+    # id were never used by an earlier run.
+    messages = await session.scalar(select(func.max(Message.id)))
+    generator.next_provider_serial = (messages or 0) + 1
     return generator
 
 

@@ -68,6 +68,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "do_not_send_sms": ("do not send sms", "no sms"),
     "do_not_send_email": ("do not send email", "do not send e mail", "no email"),
 }
+CROATIAN_BOOLEANS = {"da": "true", "ne": "false"}
 IDENTIFYING_FIELDS = ("first_name", "last_name", "email", "mobile_1")
 COUNTRY_NAMES = {
     "croatia": "HR",
@@ -263,10 +264,15 @@ class RowParser:
 
     def _clean_contact(self, values: dict[str, str]) -> dict[str, Any]:
         fields = {name: values[name] for name in EDITABLE_FIELDS if name in values}
-        # An empty flag cell says nothing, so it must not count as "false".
         for flag in ("do_not_send_sms", "do_not_send_email"):
-            if flag in fields and not fields[flag].strip():
+            if flag not in fields:
+                continue
+            text = fields[flag].strip().lower()
+            if not text:
+                # An empty flag cell says nothing, so it must not count as "false".
                 del fields[flag]
+            else:
+                fields[flag] = CROATIAN_BOOLEANS.get(text, fields[flag])
         clean = clean_fields(fields, self.region)
         return {name: value for name, value in clean.items() if value not in (None, "")}
 
@@ -370,8 +376,7 @@ class ContactImporter:
                 rows_for_new = updates.pop(-placeholder, [])
                 if rows_for_new:
                     updates[contact_id] = rows_for_new
-            for row, contact_id in zip(new_rows, created_ids, strict=True):
-                self._remember(row, contact_id, replace=True)
+            self._replace_placeholders(created_ids)
             await self._update(session, updates)
         return len(created_ids), sum(len(matched) for matched in updates.values())
 
@@ -414,6 +419,12 @@ class ContactImporter:
         ):
             if key and (replace or key not in known):
                 known[key] = contact_id
+
+    def _replace_placeholders(self, created_ids: Sequence[int]) -> None:
+        for known in (self._by_email, self._by_mobile):
+            for key, contact_id in known.items():
+                if contact_id < 0:
+                    known[key] = created_ids[-contact_id - 1]
 
     async def _create(
         self, session: AsyncSession, rows: Sequence[ParsedRow]
