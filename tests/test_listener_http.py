@@ -540,3 +540,10 @@ async def test_stop_reports_listener_down(settings: Settings, paths: AppPaths) -
     assert runtime.listener.state.running is False
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", port or 0))
+
+
+async def test_second_start_keeps_port(served: Runtime) -> None:
+    port = served.listener.port
+    await served.listener.start()
+    assert served.listener.port == port
+    assert served.listener.state.running is True

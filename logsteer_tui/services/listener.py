@@ -126,6 +126,8 @@ class WebhookListener:
     async def start(self) -> None:
         """Start the inbound writer and bind the server, logging a bind error."""
         await self._inbound.start()
+        if self._runner is not None:
+            return
         if not self._settings.listener.enabled:
             log.info("The webhook listener is off ([listener] enabled = false)")
             self._publish(False, "[listener] enabled is false")
