@@ -13,6 +13,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from twilio.request_validator import RequestValidator
 
 from logsteer_tui.config import Settings
@@ -26,6 +27,7 @@ from logsteer_tui.db.models import (
 )
 from logsteer_tui.paths import AppPaths
 from logsteer_tui.runtime import Runtime
+from logsteer_tui.services import inbound as inbound_module
 from logsteer_tui.services.events import Event, ListenerStateChanged
 from logsteer_tui.services.webhooks import sms_gateway
 
@@ -547,3 +549,21 @@ async def test_second_start_keeps_port(served: Runtime) -> None:
     await served.listener.start()
     assert served.listener.port == port
     assert served.listener.state.running is True
+
+
+async def test_database_error_answers_500(
+    served: Runtime, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing_store(*args: object) -> None:
+        raise OperationalError("INSERT INTO message", {}, OSError("disk I/O error"))
+
+    monkeypatch.setattr(inbound_module, "store_incoming", failing_store)
+    response = await post_twilio(client, "/webhooks/twilio/sms", incoming())
+    assert response.status_code == 500
+    assert "disk" not in response.text
+    assert await count(served, Message) == 0
+
+    monkeypatch.undo()
+    retry = await post_twilio(client, "/webhooks/twilio/sms", incoming())
+    assert retry.status_code == 200
+    assert await count(served, Message) == 1

@@ -199,9 +199,12 @@ class WebhookListener:
             if http_error.status >= 400:
                 self._rejections.rejected(request, http_error.status, http_error.reason)
             raise
-        except DatabaseError as error:
+        except DatabaseError:
+            # The inbound writer logged the cause, which the caller is not shown.
             # The provider retries on 5xx, and the retry is stored once.
-            return web.json_response({"error": error.message}, status=500)
+            return web.json_response(
+                {"error": "storing the webhook failed; retry later"}, status=500
+            )
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response(
