@@ -412,7 +412,9 @@ class InboundService:
         contact does not exist.
         """
         async with self._sessions() as session, session.begin():
-            message = await session.get(Message, message_id)
+            # The row lock makes a second pick of the same message, from another
+            # operator on PostgreSQL, wait and then find it resolved.
+            message = await session.get(Message, message_id, with_for_update=True)
             if message is None or not message.needs_review:
                 raise NotFoundError(
                     f"Message {message_id} does not need review any more; "
