@@ -52,7 +52,7 @@ MAX_OPERATION_SIZE = 100_000
 
 # Rendering stops once the output passes this many characters.
 # NOTE: loops that print nothing are not bounded, so a template such as two
-# nested range(100000) loops can still keep the renderer busy for minutes.
+# nested range(100000) loops can still keep the renderer busy for a long time.
 MAX_OUTPUT_CHARACTERS = 100_000
 
 _RESERVED_NAMES = frozenset({"true", "false", "none", *keyword.kwlist})

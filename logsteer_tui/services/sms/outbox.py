@@ -2,10 +2,11 @@
 
 Every message is committed as pending before the provider is called, and its
 status moves on in a second transaction once the provider replies. A process that
-dies in between leaves the pending row behind; ``recover_interrupted`` marks such
-rows as errors on the next start rather than resending them, because the provider
-may have accepted the message before the crash and a blind resend would send it
-twice. The operator checks the provider's log and sends again if needed.
+dies in between leaves the pending row behind. On the next start
+``recover_interrupted`` marks such rows as errors rather than resending them,
+because the provider may have accepted the message before the crash, and a blind
+resend would send it twice. The operator checks the provider's log and sends
+again if needed.
 """
 
 from __future__ import annotations
@@ -319,7 +320,7 @@ class SmsService:
     async def recover_interrupted(self) -> int:
         """Mark outgoing SMS left pending by a crashed process as errors.
 
-        Only rows older than any send in progress could be are touched, so a send
+        It touches only rows older than the longest send could last, so a send
         running in another process is left alone. Messages of a scheduled run are
         left to the scheduler, which recovers its deliveries with leases. Returns
         how many were marked.
