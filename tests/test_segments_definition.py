@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -250,3 +251,14 @@ def test_typed_values_read_by_type() -> None:
         assert value == expected, (value_type, operator, text)
         if expected is not None and expected != "abc":
             assert value_from_text(value_type, operator, value_to_text(value)) == value
+
+
+def test_docs_name_every_field() -> None:
+    docs = Path(__file__).parent.parent / "docs" / "segments.md"
+    text = docs.read_text(encoding="utf-8")
+    missing = [
+        name
+        for name in FIELDS
+        if not name.startswith("messages.count.") and f"`{name}`" not in text
+    ]
+    assert missing == []
