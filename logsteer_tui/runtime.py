@@ -21,6 +21,8 @@ from logsteer_tui.services.events import EventHub
 from logsteer_tui.services.inbound import InboundService
 from logsteer_tui.services.listener import WebhookListener
 from logsteer_tui.services.messages import MessageService
+from logsteer_tui.services.schedules import SchedulerService
+from logsteer_tui.services.segments import SegmentService
 from logsteer_tui.services.sms import SmsService, build_provider
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ class Runtime:
     sms: SmsService
     inbound: InboundService
     listener: WebhookListener
+    schedules: SchedulerService
     background: list[LongLivedService] = field(default_factory=list)
 
     @classmethod
@@ -61,6 +64,9 @@ class Runtime:
             sessions, settings.general.default_region, settings.consent, hub
         )
         listener = WebhookListener(settings, inbound, hub)
+        sms = SmsService(sessions, hub, settings, build_provider(settings, paths))
+        segments = SegmentService.from_settings(sessions, settings)
+        schedules = SchedulerService(sessions, hub, settings, sms, segments)
         return cls(
             settings=settings,
             paths=paths,
@@ -69,10 +75,11 @@ class Runtime:
             hub=hub,
             contacts=ContactService(sessions, settings.general.default_region, hub),
             messages=MessageService(sessions),
-            sms=SmsService(sessions, hub, settings, build_provider(settings, paths)),
+            sms=sms,
             inbound=inbound,
             listener=listener,
-            background=[listener],
+            schedules=schedules,
+            background=[listener, schedules],
         )
 
     async def migrate(self) -> None:

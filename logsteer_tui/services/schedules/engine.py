@@ -73,7 +73,7 @@ log = logging.getLogger(__name__)
 
 POPULATE_BATCH = 500
 MAX_BATCH = 100
-# A batch holds about this many seconds of sends at the configured rate, so a
+# A batch contains about this many seconds of sends at the configured rate, so a
 # crash leaves at most that many messages whose fate must be checked.
 BATCH_SECONDS = 2.0
 RECOVER_BATCH = 500
@@ -167,6 +167,7 @@ class RunEngine:
         self._workers = workers
         batch = MAX_BATCH if rate is None else int(rate * BATCH_SECONDS)
         self.batch_size = max(1, min(MAX_BATCH, batch))
+        self._recover_lock = asyncio.Lock()
         self.stopping = False
         """Set by the scheduler on shutdown; loops stop after their batch."""
 
@@ -304,14 +305,21 @@ class RunEngine:
                 .limit(self.batch_size)
             )
             if postgres:
-                pending = pending.with_for_update(skip_locked=True)
+                # Rows another worker is claiming now are skipped, not waited for.
+                locked = list(
+                    (
+                        await session.scalars(pending.with_for_update(skip_locked=True))
+                    ).all()
+                )
+                target = Delivery.id.in_(locked)
+            else:
+                # SQLite runs one writer at a time, so the subquery and the
+                # update see the same committed rows.
+                target = Delivery.id.in_(pending)
             claimed = (
                 await session.execute(
                     update(Delivery)
-                    .where(
-                        Delivery.id.in_(pending),
-                        Delivery.status == DeliveryStatus.PENDING,
-                    )
+                    .where(target, Delivery.status == DeliveryStatus.PENDING)
                     .values(
                         status=DeliveryStatus.SENDING,
                         claimed_by=self.worker_id,
@@ -463,7 +471,16 @@ class RunEngine:
                 # reused here so a scheduled send records the opt-out the same way.
                 await self._sms._record_carrier_opt_out(session, message, error)
             if rows:
-                await session.execute(update(Delivery), rows)
+                # A claim settled by another worker meanwhile is not overwritten.
+                await session.execute(
+                    update(Delivery)
+                    .where(
+                        Delivery.status == DeliveryStatus.SENDING,
+                        Delivery.claimed_by == self.worker_id,
+                    )
+                    .execution_options(synchronize_session=None),
+                    rows,
+                )
             await _add_counts(
                 session,
                 run_id,
@@ -607,6 +624,10 @@ class RunEngine:
 
         Returns the ids of the runs touched, so the caller can resume them.
         """
+        async with self._recover_lock:
+            return await self._recover(lease)
+
+    async def _recover(self, lease: timedelta) -> list[int]:
         cutoff = utc_now() - lease
         live = select(SchedulerWorker.id).where(SchedulerWorker.heartbeat_at >= cutoff)
         runs: set[int] = set()
@@ -618,6 +639,12 @@ class RunEngine:
                             select(Delivery)
                             .where(
                                 Delivery.status == DeliveryStatus.SENDING,
+                                # This worker's own sends are in flight, not lost,
+                                # even when its heartbeat is late.
+                                or_(
+                                    Delivery.claimed_by.is_(None),
+                                    Delivery.claimed_by != self.worker_id,
+                                ),
                                 or_(
                                     Delivery.claimed_by.is_(None),
                                     Delivery.claimed_by.not_in(live),
@@ -642,7 +669,7 @@ class RunEngine:
             known = await asyncio.to_thread(
                 dev_outbox_ids, provider.outbox_file, message_ids
             )
-        counts = {"requeued": 0, "sent": 0, "interrupted": 0}
+        counts = {"requeued": 0, "sent": 0, "interrupted": 0, "skipped": 0}
         async with self._sessions() as session, session.begin():
             for delivery in stale:
                 outcome = await self._settle_one(session, delivery, known)
@@ -664,57 +691,64 @@ class RunEngine:
             if delivery.message_id is not None
             else None
         )
-        values: dict[str, Any]
-        if message is None:
-            # Claimed, but the claim's transaction wrote no message: never sent.
-            values = {"status": DeliveryStatus.PENDING, "claimed_by": None}
-            outcome = "requeued"
-        elif known is not None and message.id in known:
-            message.provider_message_id = (
-                message.provider_message_id or known[message.id]
-            )
-            await record_status(session, message, MessageStatus.SENT)
-            values = {"status": DeliveryStatus.SENT, "reason": ""}
-            await _add_counts(session, delivery.run_id, sent=1)
-            outcome = "sent"
-        elif known is not None:
-            await record_status(
-                session,
-                message,
-                MessageStatus.ERROR,
-                error_code=INTERRUPTED_CODE,
-                error_text=REQUEUED_TEXT,
-            )
-            values = {
-                "status": DeliveryStatus.PENDING,
-                "claimed_by": None,
-                "message_id": None,
-            }
-            outcome = "requeued"
-        else:
-            await record_status(
-                session,
-                message,
-                MessageStatus.ERROR,
-                error_code=INTERRUPTED_CODE,
-                error_text=INTERRUPTED_REASON,
-            )
-            values = {
-                "status": DeliveryStatus.INTERRUPTED,
-                "reason": INTERRUPTED_REASON,
-                "error_code": INTERRUPTED_CODE,
-            }
-            await _add_counts(session, delivery.run_id, failed=1)
-            outcome = "interrupted"
-        await session.execute(
+        outcome, values = _settlement(message, known)
+        # Only the stale claim is settled; a row claimed again since is left alone.
+        settled = await session.execute(
             update(Delivery)
             .where(
                 Delivery.id == delivery.id,
                 Delivery.status == DeliveryStatus.SENDING,
+                Delivery.claimed_by == delivery.claimed_by
+                if delivery.claimed_by is not None
+                else Delivery.claimed_by.is_(None),
             )
             .values(updated_at=utc_now(), **values)
         )
+        if not settled.rowcount:  # type: ignore[attr-defined]
+            return "skipped"
+        if message is None:
+            return outcome
+        if outcome == "sent":
+            assert known is not None
+            if message.provider_message_id is None:
+                message.provider_message_id = known[message.id]
+            await record_status(session, message, MessageStatus.SENT)
+            await _add_counts(session, delivery.run_id, sent=1)
+        else:
+            text = REQUEUED_TEXT if outcome == "requeued" else INTERRUPTED_REASON
+            await record_status(
+                session,
+                message,
+                MessageStatus.ERROR,
+                error_code=INTERRUPTED_CODE,
+                error_text=text,
+            )
+            if outcome == "interrupted":
+                await _add_counts(session, delivery.run_id, failed=1)
         return outcome
+
+
+def _settlement(
+    message: Message | None, known: dict[int, str] | None
+) -> tuple[str, dict[str, Any]]:
+    """Decide what a delivery left in sending becomes, and its new columns."""
+    if message is None:
+        # Claimed, but the claim's transaction wrote no message: never sent.
+        return "requeued", {"status": DeliveryStatus.PENDING, "claimed_by": None}
+    if known is not None and message.id in known:
+        return "sent", {"status": DeliveryStatus.SENT, "reason": ""}
+    if known is not None:
+        return "requeued", {
+            "status": DeliveryStatus.PENDING,
+            "claimed_by": None,
+            "message_id": None,
+            "reason": REQUEUED_TEXT,
+        }
+    return "interrupted", {
+        "status": DeliveryStatus.INTERRUPTED,
+        "reason": INTERRUPTED_REASON,
+        "error_code": INTERRUPTED_CODE,
+    }
 
 
 async def _schedule_of(session: AsyncSession, run_id: int) -> Schedule:

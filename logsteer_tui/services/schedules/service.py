@@ -601,15 +601,16 @@ class SchedulerService:
             if existing.status is ScheduleRunStatus.RUNNING:
                 return existing.id
             return None
-        shown = planned.astimezone(ZoneInfo(schedule.timezone))
+        planned_local = planned.astimezone(ZoneInfo(schedule.timezone))
         run = ScheduleRun(
             schedule_id=schedule.id,
             planned_at=planned,
             status=ScheduleRunStatus.MISSED if missed else ScheduleRunStatus.RUNNING,
             started_at=None if missed else now,
             note=(
-                f"Missed: nothing was running at {shown:%Y-%m-%d %H:%M %Z} and the "
-                f"grace window of {schedule.grace_seconds // 60} minutes passed. "
+                f"Missed: nothing was running at "
+                f"{planned_local:%Y-%m-%d %H:%M %Z} and the grace window of "
+                f"{schedule.grace_seconds // 60} minutes passed. "
                 "Send it with `logsteer schedule send-now RUN` or from the "
                 "Schedules screen."
                 if missed
@@ -696,11 +697,11 @@ class SchedulerService:
         scheduler = self._scheduler
         if scheduler is None:
             return
-        wanted = {f"schedule-{s.id}": s for s in schedules if s.next_run_at}
+        expected_jobs = {f"schedule-{s.id}": s for s in schedules if s.next_run_at}
         for job in scheduler.get_jobs():
-            if job.id.startswith("schedule-") and job.id not in wanted:
+            if job.id.startswith("schedule-") and job.id not in expected_jobs:
                 job.remove()
-        for job_id, schedule in wanted.items():
+        for job_id, schedule in expected_jobs.items():
             run_date = schedule.next_run_at
             job = scheduler.get_job(job_id)
             if job is not None and _same_date(job.trigger, run_date):

@@ -1,0 +1,408 @@
+"""Scheduled runs on SQLite: consent at send time, skips, failures, missed runs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from logsteer_tui.config import Settings, load_settings
+from logsteer_tui.db.models import (
+    Delivery,
+    DeliveryStatus,
+    Message,
+    MessageStatus,
+    ScheduleRun,
+    ScheduleRunStatus,
+    ScheduleStatus,
+)
+from logsteer_tui.db.types import utc_now
+from logsteer_tui.paths import AppPaths
+from logsteer_tui.runtime import Runtime
+from logsteer_tui.services.schedules import (
+    RunEngine,
+    ScheduleError,
+    ScheduleRequest,
+    SchedulerService,
+    ScheduleTimeError,
+)
+from logsteer_tui.services.segments import SegmentService
+from logsteer_tui.services.sms.providers import OutgoingSms, ProviderReply
+from logsteer_tui.services.webhooks import IncomingSms
+
+EVERYONE = {"match": "and", "conditions": []}
+
+
+@pytest.fixture
+def settings(paths: AppPaths) -> Settings:
+    """Settings with no practical rate limit, so runs finish at once."""
+    return load_settings(paths.config_file, sending={"sms_per_second": 10_000})
+
+
+@pytest.fixture
+async def app(runtime: Runtime) -> AsyncIterator[Runtime]:
+    """The runtime with the inbound writer running, for STOP replies."""
+    await runtime.inbound.start()
+    yield runtime
+    await runtime.inbound.stop()
+
+
+async def add_contacts(runtime: Runtime, count: int, **fields: object) -> list[int]:
+    ids = []
+    for index in range(count):
+        values = {
+            "first_name": f"Ana{index}",
+            "last_name": "Horvat",
+            "mobile_1": f"+38591{len(ids) + index + 1000000:07d}",
+            **fields,
+        }
+        ids.append((await runtime.contacts.create(values)).id)
+    return ids
+
+
+async def save_everyone(runtime: Runtime, name: str = "Everyone") -> None:
+    segments = SegmentService.from_settings(runtime.sessions, runtime.settings)
+    await segments.save(name, EVERYONE)
+
+
+async def create(
+    service: SchedulerService, body: str = "Hi {{ first_name }}", **fields: object
+) -> int:
+    request = ScheduleRequest(at="+1m", body=body, segment="Everyone", **fields)  # type: ignore[arg-type]
+    plan = await service.plan(request)
+    (schedule_id,) = await service.create([plan])
+    return schedule_id
+
+
+async def fire_and_wait(service: SchedulerService, schedule_id: int) -> list[int]:
+    runs = await service.fire(schedule_id, now=utc_now() + timedelta(minutes=2))
+    await asyncio.gather(*service.running_tasks().values())
+    return runs
+
+
+async def deliveries(runtime: Runtime, run_id: int) -> list[Delivery]:
+    async with runtime.sessions() as session:
+        return list(
+            (
+                await session.scalars(
+                    select(Delivery)
+                    .where(Delivery.run_id == run_id)
+                    .order_by(Delivery.id)
+                )
+            ).all()
+        )
+
+
+async def run_row(runtime: Runtime, run_id: int) -> ScheduleRun:
+    async with runtime.sessions() as session:
+        run = await session.get(ScheduleRun, run_id)
+        assert run is not None
+        return run
+
+
+def outbox_recipients(runtime: Runtime) -> Counter[str]:
+    outbox = runtime.paths.dev_outbox_file
+    if not outbox.exists():
+        return Counter()
+    lines = outbox.read_text(encoding="utf-8").splitlines()
+    return Counter(json.loads(line)["to"] for line in lines)
+
+
+async def test_run_sends_each_contact_once(app: Runtime) -> None:
+    ids = await add_contacts(app, 5)
+    await save_everyone(app)
+    schedule_id = await create(app.schedules)
+    (run_id,) = await fire_and_wait(app.schedules, schedule_id)
+    run = await run_row(app, run_id)
+    assert run.status is ScheduleRunStatus.FINISHED
+    assert (run.total, run.sent, run.skipped, run.failed) == (5, 5, 0, 0)
+    rows = await deliveries(app, run_id)
+    assert [row.contact_id for row in rows] == ids
+    assert {row.status for row in rows} == {DeliveryStatus.SENT}
+    assert set(outbox_recipients(app).values()) == {1}
+    async with app.sessions() as session:
+        statuses = (await session.scalars(select(Message.status))).all()
+    assert set(statuses) == {MessageStatus.SENT}
+
+
+async def test_stop_reply_before_send_is_skipped(app: Runtime) -> None:
+    ana, ivo = await add_contacts(app, 2)
+    await save_everyone(app)
+    schedule_id = await create(app.schedules)
+    ivo_mobile = (await app.sms.load_contact(ivo)).mobile_1
+    assert ivo_mobile is not None
+    await app.inbound.receive(
+        IncomingSms("twilio", "SMstop1", ivo_mobile, "+1", "STOP")
+    )
+    (run_id,) = await fire_and_wait(app.schedules, schedule_id)
+    by_contact = {row.contact_id: row for row in await deliveries(app, run_id)}
+    assert by_contact[ana].status is DeliveryStatus.SENT
+    assert by_contact[ivo].status is DeliveryStatus.SKIPPED
+    assert by_contact[ivo].error_code == "do_not_send_sms"
+    assert "Do not send SMS" in by_contact[ivo].reason
+    assert ivo_mobile not in outbox_recipients(app)
+
+
+async def test_contact_without_mobile_is_skipped(app: Runtime) -> None:
+    (with_mobile,) = await add_contacts(app, 1)
+    no_mobile = (await app.contacts.create({"first_name": "Ivo"})).id
+    await save_everyone(app)
+    schedule_id = await create(app.schedules)
+    (run_id,) = await fire_and_wait(app.schedules, schedule_id)
+    by_contact = {row.contact_id: row for row in await deliveries(app, run_id)}
+    assert by_contact[with_mobile].status is DeliveryStatus.SENT
+    assert by_contact[no_mobile].status is DeliveryStatus.SKIPPED
+    assert by_contact[no_mobile].error_code == "no_mobile_1"
+    assert "Mobile 1" in by_contact[no_mobile].reason
+
+
+async def test_template_error_fails_that_contact_only(app: Runtime) -> None:
+    (with_company,) = await add_contacts(app, 1, company="Logsteer")
+    (without_company,) = await add_contacts(app, 1)
+    await save_everyone(app)
+    schedule_id = await create(app.schedules, body="Hello {{ company }}")
+    (run_id,) = await fire_and_wait(app.schedules, schedule_id)
+    by_contact = {row.contact_id: row for row in await deliveries(app, run_id)}
+    assert by_contact[with_company].status is DeliveryStatus.SENT
+    assert by_contact[without_company].status is DeliveryStatus.FAILED
+    assert by_contact[without_company].error_code == "template"
+    assert "company" in by_contact[without_company].reason
+    run = await run_row(app, run_id)
+    assert (run.sent, run.failed) == (1, 1)
+
+
+async def test_preview_counts_skips_parts_and_sample(app: Runtime) -> None:
+    await add_contacts(app, 3, company="Logsteer")
+    await add_contacts(app, 1, do_not_send_sms=True, company="Logsteer")
+    await app.contacts.create({"first_name": "Ivo", "company": "Logsteer"})
+    await add_contacts(app, 1)
+    await save_everyone(app)
+    plan = await app.schedules.plan(
+        ScheduleRequest(
+            at="+1h", body="Hi {{ first_name }} from {{ company }}", segment="Everyone"
+        )
+    )
+    preview = await app.schedules.preview(plan)
+    assert preview.contacts == 6
+    assert preview.sendable == 3
+    assert preview.skipped == {"Do not send SMS": 1, "no Mobile 1": 1}
+    assert preview.failed == {"template error": 1}
+    assert preview.parts == 3
+    assert preview.sample == "Hi Ana0 from Logsteer"
+    assert any("company" in example for example in preview.examples)
+    assert any("Skipped, Do not send SMS: 1" in line for line in preview.lines())
+
+
+async def test_past_time_rejected(app: Runtime) -> None:
+    await save_everyone(app)
+    with pytest.raises(ScheduleTimeError) as caught:
+        await app.schedules.plan(
+            ScheduleRequest(at="2020-01-01 09:00", body="Hi", segment="Everyone")
+        )
+    assert "'2020-01-01 09:00'" in caught.value.message
+
+
+async def test_missed_run_beyond_grace_then_send_now(app: Runtime) -> None:
+    await add_contacts(app, 2)
+    await save_everyone(app)
+    schedule_id = await create(app.schedules, grace=timedelta(minutes=5))
+    runs = await app.schedules.fire(schedule_id, now=utc_now() + timedelta(hours=1))
+    assert runs == []
+    history = await app.schedules.history(schedule_id)
+    assert [run.status for run in history] == [ScheduleRunStatus.MISSED]
+    assert "send-now" in history[0].note
+    assert (await app.schedules.get(schedule_id)).status is ScheduleStatus.MISSED
+    progress = await app.schedules.send_now(history[0].id, wait=True)
+    assert progress.status is ScheduleRunStatus.FINISHED
+    assert progress.sent == 2
+
+
+async def test_late_run_within_grace_sends(app: Runtime) -> None:
+    await add_contacts(app, 1)
+    await save_everyone(app)
+    schedule_id = await create(app.schedules, grace=timedelta(hours=2))
+    runs = await app.schedules.fire(schedule_id, now=utc_now() + timedelta(hours=1))
+    await asyncio.gather(*app.schedules.running_tasks().values())
+    assert len(runs) == 1
+    assert (await run_row(app, runs[0])).sent == 1
+
+
+async def test_recurring_schedule_moves_to_next_time(app: Runtime) -> None:
+    await add_contacts(app, 1)
+    await save_everyone(app)
+    schedule_id = await create(app.schedules, every="daily")
+    first = (await app.schedules.get(schedule_id)).next_run_at
+    assert first is not None
+    await fire_and_wait(app.schedules, schedule_id)
+    schedule = await app.schedules.get(schedule_id)
+    assert schedule.status is ScheduleStatus.ACTIVE
+    assert schedule.next_run_at == first + timedelta(days=1)
+
+
+async def test_pause_resume_and_cancel(app: Runtime) -> None:
+    await save_everyone(app)
+    schedule_id = await create(app.schedules)
+    await app.schedules.pause(schedule_id)
+    assert (
+        await app.schedules.fire(schedule_id, now=utc_now() + timedelta(minutes=2))
+        == []
+    )
+    with pytest.raises(ScheduleError):
+        await app.schedules.pause(schedule_id)
+    await app.schedules.resume(schedule_id)
+    assert (await app.schedules.get(schedule_id)).status is ScheduleStatus.ACTIVE
+    await app.schedules.cancel(schedule_id)
+    schedule = await app.schedules.get(schedule_id)
+    assert schedule.status is ScheduleStatus.CANCELLED
+    assert schedule.next_run_at is None
+
+
+class GatedProvider:
+    """The development provider, holding every send after the first ``open``."""
+
+    def __init__(self, inner: Any, open_count: int) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.sender = inner.sender
+        self.open_count = open_count
+        self.calls = 0
+        self.reached = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    def configuration_problem(self) -> str | None:
+        return None
+
+    def longest_send_seconds(self) -> float:
+        return 5.0
+
+    async def send(self, sms: OutgoingSms) -> ProviderReply:
+        self.calls += 1
+        if self.calls > self.open_count:
+            self.reached.set()
+            await self.gate.wait()
+        return await self.inner.send(sms)  # type: ignore[no-any-return]
+
+
+async def test_cancel_while_running_skips_the_rest(app: Runtime) -> None:
+    await add_contacts(app, 30)
+    await save_everyone(app)
+    schedule_id = await create(app.schedules)
+    app.schedules.engine.batch_size = 5
+    gated = GatedProvider(app.sms.provider, open_count=5)
+    app.sms.provider = gated
+    (run_id,) = await app.schedules.fire(
+        schedule_id, now=utc_now() + timedelta(minutes=2)
+    )
+    await asyncio.wait_for(gated.reached.wait(), 10)
+    await app.schedules.cancel(schedule_id)
+    gated.gate.set()
+    await asyncio.gather(*app.schedules.running_tasks().values())
+    rows = await deliveries(app, run_id)
+    statuses = Counter(row.status for row in rows)
+    assert 5 <= statuses[DeliveryStatus.SENT] <= 15
+    assert statuses[DeliveryStatus.SKIPPED] + statuses[DeliveryStatus.SENT] == 30
+    skipped = [row for row in rows if row.status is DeliveryStatus.SKIPPED]
+    assert {row.error_code for row in skipped} == {"cancelled"}
+    assert (await run_row(app, run_id)).status is ScheduleRunStatus.CANCELLED
+
+
+async def test_edit_before_start_only(app: Runtime) -> None:
+    await add_contacts(app, 1)
+    await save_everyone(app)
+    schedule_id = await create(app.schedules)
+    await app.schedules.edit(schedule_id, body="Changed {{ first_name }}", at="+3h")
+    schedule = await app.schedules.get(schedule_id)
+    assert schedule.body == "Changed {{ first_name }}"
+    assert schedule.next_run_at is not None
+    assert schedule.next_run_at > utc_now() + timedelta(hours=2)
+    await app.schedules.fire(schedule_id, now=utc_now() + timedelta(hours=4))
+    await asyncio.gather(*app.schedules.running_tasks().values())
+    with pytest.raises(ScheduleError) as caught:
+        await app.schedules.edit(schedule_id, body="Too late")
+    assert "cannot be edited" in caught.value.message
+
+
+async def test_marked_contacts_only(app: Runtime) -> None:
+    ids = await add_contacts(app, 4)
+    plan = await app.schedules.plan(
+        ScheduleRequest(at="+1m", body="Hi", contact_ids=(ids[1], ids[3]))
+    )
+    (schedule_id,) = await app.schedules.create([plan])
+    (run_id,) = await fire_and_wait(app.schedules, schedule_id)
+    assert [row.contact_id for row in await deliveries(app, run_id)] == [ids[1], ids[3]]
+
+
+async def test_template_by_name(app: Runtime) -> None:
+    await add_contacts(app, 1)
+    await save_everyone(app)
+    await app.schedules.save_template("welcome", "Welcome {{ first_name }}")
+    plan = await app.schedules.plan(
+        ScheduleRequest(at="+1m", template="welcome", segment="Everyone")
+    )
+    assert plan.body == "Welcome {{ first_name }}"
+
+
+async def test_recover_requeues_unsent_and_settles_sent(app: Runtime) -> None:
+    await add_contacts(app, 6)
+    await save_everyone(app)
+    schedule_id = await create(app.schedules)
+    service = app.schedules
+    runs = await service.fire(schedule_id, now=utc_now() + timedelta(minutes=2))
+    # Stop the run task before it sends, then fake a crash after the claim.
+    for task in service.running_tasks().values():
+        task.cancel()
+    await asyncio.gather(*service.running_tasks().values(), return_exceptions=True)
+    (run_id,) = runs
+    segments = SegmentService.from_settings(app.sessions, app.settings)
+    dead = RunEngine(app.sessions, app.hub, app.sms, segments, "dead", rate=None)
+    await dead.populate(run_id)
+    schedule = await service.get(schedule_id)
+    prepared, claimed = await dead._claim(run_id, schedule)
+    assert claimed == 6
+    # The provider got the first three before the process died.
+    for item in prepared[:3]:
+        await app.sms.provider.send(item.sms)
+    recovered = await service.engine.recover(timedelta(seconds=0))
+    assert recovered == [run_id]
+    statuses = Counter(row.status for row in await deliveries(app, run_id))
+    assert statuses == {DeliveryStatus.SENT: 3, DeliveryStatus.PENDING: 3}
+    await service.send_now(run_id, wait=True)
+    assert set(outbox_recipients(app).values()) == {1}
+    assert len(outbox_recipients(app)) == 6
+    async with app.sessions() as session:
+        count = await session.scalar(select(func.count()).select_from(Message))
+    assert count == 9
+
+
+class SilentProvider(GatedProvider):
+    """A provider that cannot say what it received, unlike the development one."""
+
+
+async def test_recover_marks_unknown_sends_interrupted(app: Runtime) -> None:
+    await add_contacts(app, 2)
+    await save_everyone(app)
+    schedule_id = await create(app.schedules)
+    app.sms.provider = SilentProvider(app.sms.provider, open_count=100)
+    service = app.schedules
+    (run_id,) = await service.fire(schedule_id, now=utc_now() + timedelta(minutes=2))
+    for task in service.running_tasks().values():
+        task.cancel()
+    await asyncio.gather(*service.running_tasks().values(), return_exceptions=True)
+    segments = SegmentService.from_settings(app.sessions, app.settings)
+    dead = RunEngine(app.sessions, app.hub, app.sms, segments, "dead", rate=None)
+    await dead.populate(run_id)
+    _, claimed = await dead._claim(run_id, await service.get(schedule_id))
+    assert claimed == 2
+    await service.engine.recover(timedelta(seconds=0))
+    rows = await deliveries(app, run_id)
+    assert {row.status for row in rows} == {DeliveryStatus.INTERRUPTED}
+    assert all("may or may not have arrived" in row.reason for row in rows)
+    progress = await service.send_now(run_id, wait=True)
+    assert progress.status is ScheduleRunStatus.FINISHED
+    assert (progress.sent, progress.failed) == (2, 0)
