@@ -6,6 +6,7 @@ Create Date: 2026-12-04 15:00:00
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -18,13 +19,13 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _utc(name: str, nullable: bool = False) -> sa.Column:
+def _utc(name: str, nullable: bool = False) -> sa.Column[Any]:
     return sa.Column(
         name, logsteer_tui.db.types.UTCDateTime(timezone=True), nullable=nullable
     )
 
 
-def _enum(name: str, kind: str, values: list[str], length: int = 20) -> sa.Column:
+def _enum(name: str, kind: str, values: list[str], length: int = 20) -> sa.Column[Any]:
     return sa.Column(
         name,
         sa.Enum(*values, name=kind, native_enum=False, length=length),
