@@ -40,7 +40,7 @@ def _sqlite_datetime(value: datetime) -> str:
 
 
 def _sqlite_converter(column_type: TypeEngine[Any]) -> Callable[[Any], Any] | None:
-    """The conversion to what SQLAlchemy would bind for this column, or None."""
+    """Return the conversion to what SQLAlchemy binds for this column, or None."""
     if isinstance(column_type, UTCDateTime):
         return _sqlite_datetime
     if isinstance(column_type, Enum):
@@ -57,9 +57,10 @@ async def insert_rows_with_driver(
 ) -> None:
     """Insert ``rows`` through the SQLite driver's executemany.
 
-    This skips SQLAlchemy's per-value bind processing, which took about half of
-    the build time, so the values are converted here the way the column types
-    would convert them on SQLite.
+    This skips SQLAlchemy's per-value bind processing, which took about a sixth
+    of the CPU time of a full build (66 s against 55 s of user time on a 2-core
+    machine). So the values are converted here the way the column types would
+    convert them on SQLite.
     """
     columns = list(rows[0])
     getter = operator.itemgetter(*columns)

@@ -1,19 +1,26 @@
-"""Demo data on a real SQLite file: every table filled, consistent and valid."""
+"""Demo data on real SQLite files and PostgreSQL: every table filled, consistent."""
 
 from __future__ import annotations
 
+import os
 import random
 import sys
+import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import phonenumbers
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 # The bench folder is no installed package, so it is imported from the checkout.
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from bench.generate import insert_rows_with_driver
+from logsteer_tui.config import load_settings
 from logsteer_tui.db.engine import create_engine, session_factory
 from logsteer_tui.db.migrate import upgrade
 from logsteer_tui.db.models import (
@@ -30,6 +37,7 @@ from logsteer_tui.db.models import (
     Note,
     Order,
 )
+from logsteer_tui.paths import AppPaths
 from logsteer_tui.runtime import Runtime
 from logsteer_tui.services.contacts import derived_columns
 from logsteer_tui.services.demo import (
@@ -40,9 +48,13 @@ from logsteer_tui.services.demo import (
     insert_rows,
     write_demo_rows,
 )
+from logsteer_tui.services.importer import import_contacts
 from logsteer_tui.services.messages import SENT_STATUSES
 
 FIXED_NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+POSTGRES_SERVER_URL = os.environ.get(
+    "LOGSTEER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 async def all_rows(runtime: Runtime, model: type) -> list:
@@ -90,6 +102,19 @@ async def test_demo_has_every_status_type_and_direction(runtime: Runtime) -> Non
             assert message.sent_at is not None
 
 
+def counted_at(message: Message) -> datetime:
+    """The time a message counts at in the contact's last-message columns."""
+    return message.sent_at or message.created_at
+
+
+def newest(messages: list[Message]) -> tuple[datetime | None, str | None]:
+    """The time and body of the newest message, or (None, None)."""
+    if not messages:
+        return None, None
+    message = max(messages, key=counted_at)
+    return counted_at(message), message.body
+
+
 async def test_demo_last_columns_match_messages(runtime: Runtime) -> None:
     await generate_demo_data(runtime)
     by_contact: dict[int, list[Message]] = defaultdict(list)
@@ -99,39 +124,20 @@ async def test_demo_last_columns_match_messages(runtime: Runtime) -> None:
     checked = 0
     for contact in await all_rows(runtime, Contact):
         messages = by_contact[contact.id]
+        sms = [m for m in messages if m.channel is Channel.SMS]
+        emails = [m for m in messages if m.channel is Channel.EMAIL]
+        received = [m for m in sms if m.direction is Direction.IN]
+        sent_sms = [m for m in sms if m.status in SENT_STATUSES]
+        sent_email = [m for m in emails if m.status in SENT_STATUSES]
 
-        def at(message: Message) -> datetime:
-            return message.sent_at or message.created_at
-
-        received = [
-            m
-            for m in messages
-            if m.channel is Channel.SMS and m.direction is Direction.IN
-        ]
-        sent_sms = [
-            m
-            for m in messages
-            if m.channel is Channel.SMS
-            and m.direction is Direction.OUT
-            and m.status in SENT_STATUSES
-        ]
-        sent_email = [
-            m
-            for m in messages
-            if m.channel is Channel.EMAIL
-            and m.direction is Direction.OUT
-            and m.status in SENT_STATUSES
-        ]
-        assert contact.last_message_at == max(map(at, messages), default=None)
-        assert contact.last_email_sent_at == max(map(at, sent_email), default=None)
-        newest_received = max(received, key=at, default=None)
-        newest_sent = max(sent_sms, key=at, default=None)
-        assert contact.last_sms_received_at == (newest_received and at(newest_received))
-        assert contact.last_sms_received_body == (
-            newest_received and newest_received.body
-        )
-        assert contact.last_sms_sent_at == (newest_sent and at(newest_sent))
-        assert contact.last_sms_sent_body == (newest_sent and newest_sent.body)
+        assert contact.last_message_at == newest(messages)[0]
+        assert contact.last_email_sent_at == newest(sent_email)[0]
+        received_at, received_body = newest(received)
+        assert contact.last_sms_received_at == received_at
+        assert contact.last_sms_received_body == received_body
+        sent_at, sent_body = newest(sent_sms)
+        assert contact.last_sms_sent_at == sent_at
+        assert contact.last_sms_sent_body == sent_body
         checked += bool(messages)
     assert checked > 150
 
@@ -202,7 +208,8 @@ async def test_appended_demo_keeps_emails_unique(runtime: Runtime) -> None:
     emails = [contact.email for contact in contacts if contact.email]
     assert len(contacts) == 100
     assert len(set(emails)) == len(emails)
-    await runtime.contacts.create({"first_name": "Ana"})  # ids continue after demo
+    created = await runtime.contacts.create({"first_name": "Ana"})
+    assert created.id == 101
 
 
 def test_same_seed_gives_same_drafts() -> None:
@@ -254,3 +261,51 @@ async def test_bench_writer_matches_core_insert(tmp_path: Path) -> None:
     for model in models:
         assert rows["core"][model.__name__], model.__name__
         assert rows["driver"][model.__name__] == rows["core"][model.__name__]
+
+
+@pytest.fixture
+async def postgres_runtime(paths: AppPaths) -> AsyncIterator[Runtime]:
+    """A runtime on a new database of the test PostgreSQL server, dropped after."""
+    name = f"logsteer_test_{uuid.uuid4().hex[:12]}"
+    server = make_url(POSTGRES_SERVER_URL)
+    admin = await asyncpg.connect(
+        server.set(drivername="postgresql").render_as_string(False)
+    )
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        url = server.set(database=name).render_as_string(hide_password=False)
+        runtime = Runtime.create(
+            load_settings(paths.config_file, database_url=url), paths
+        )
+        await runtime.start(background=False)
+        try:
+            yield runtime
+        finally:
+            await runtime.stop()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.mark.postgres
+async def test_postgres_ids_continue_after_demo(
+    postgres_runtime: Runtime, tmp_path: Path
+) -> None:
+    summary = await generate_demo_data(postgres_runtime, contacts=30)
+    contact = await postgres_runtime.contacts.create({"first_name": "Ana"})
+    assert contact.id == summary.contacts + 1
+    async with postgres_runtime.sessions() as session, session.begin():
+        message = Message(
+            contact_id=contact.id,
+            channel=Channel.SMS,
+            direction=Direction.IN,
+            status=MessageStatus.RECEIVED,
+            body="Hvala",
+        )
+        session.add(message)
+    assert message.id == summary.messages + 1
+    source = tmp_path / "contacts.csv"
+    source.write_text("first name;email\nIvo;ivo@example.com\n", encoding="utf-8")
+    result = await import_contacts(postgres_runtime.sessions, source, "HR")
+    assert result.created == 1
+    assert await postgres_runtime.contacts.count() == summary.contacts + 2

@@ -63,7 +63,7 @@ def register(subparsers: Any) -> None:
         action="append",
         required=True,
         metavar="FIELD=VALUE",
-        help=f"set FIELD, one of {', '.join(EDITABLE_FIELDS)}; an empty VALUE "
+        help=f"set FIELD, one of {', '.join(EDITABLE_FIELDS)}. An empty VALUE "
         "clears it, and flags take true or false (repeatable)",
     )
     edit.add_argument("--json", action="store_true", help="print the contact as JSON")
@@ -78,13 +78,13 @@ def positive_int(text: str) -> int:
 
 
 def parse_changes(options: list[str]) -> dict[str, str]:
-    """Split each FIELD=VALUE option; a later option for a field wins."""
+    """Split each FIELD=VALUE option. A later option for a field wins."""
     changes: dict[str, str] = {}
     for option in options:
         field, separator, value = option.partition("=")
         if not separator or not field.strip():
             raise SetOptionError(
-                f"--set {option!r} is not FIELD=VALUE; write for example "
+                f"--set {option!r} is not FIELD=VALUE. Write, for example, "
                 "--set do_not_send_sms=true"
             )
         changes[field.strip()] = value

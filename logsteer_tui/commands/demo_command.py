@@ -19,7 +19,7 @@ from logsteer_tui.services.demo import (
     generate_demo_data,
 )
 
-# Below this many contacts the run takes about a second, so no bar is drawn.
+# Below this many contacts a run takes a few seconds at most, so no bar is drawn.
 PROGRESS_MIN_CONTACTS = 5000
 
 
@@ -48,7 +48,7 @@ def register(subparsers: Any) -> None:
         type=int,
         default=1,
         metavar="S",
-        help="random seed; one seed gives the same data (default: 1)",
+        help="random seed, so one seed gives the same data (default: 1)",
     )
     parser.add_argument(
         "--append",

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeElapsedCo
 from logsteer_tui.runtime import Runtime
 from logsteer_tui.services.importer import COLUMN_ALIASES, import_contacts
 
-# Files with fewer lines import in about a second, so no bar is drawn.
+# Files with fewer lines import in a second or two, so no bar is drawn.
 PROGRESS_MIN_LINES = 2000
 
 
@@ -30,10 +30,12 @@ def register(subparsers: Any) -> None:
         help="import contacts from a CSV file",
         description="Import contacts from a CSV file in UTF-8, with or without a "
         "byte order mark, separated by commas or semicolons. Header names are "
-        f"matched ignoring case and diacritics ({aliases}); other columns are "
+        f"matched ignoring case, diacritics, hyphens and underscores ({aliases}); "
+        "other columns are "
         "kept as contact attributes. A row whose email or Mobile 1 is already "
         "stored updates that contact: non-empty cells replace its values and a "
-        "Do not send flag is set but never cleared. Invalid rows are listed on "
+        "Do not send flag (true, yes, 1 or da) is set but never cleared. Invalid "
+        "rows are listed on "
         "standard error with their row number, as a spreadsheet numbers them, "
         "and the rest is imported. Exits with 1 when any row failed.",
     )

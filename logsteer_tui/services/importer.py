@@ -2,10 +2,10 @@
 
 Header names are matched case-insensitively and without diacritics against the
 aliases in COLUMN_ALIASES; every other column goes into the contact's attributes.
-Rows are numbered as a spreadsheet shows them, the header being row 1. An email or
-Mobile 1 that is already stored, or seen earlier in the file, updates that contact:
-non-empty cells replace its values, empty cells keep them, and a Do not send flag
-is set by an import but never cleared, so an opt-out always wins.
+Rows are numbered as a spreadsheet shows them, the header being row 1. A row whose
+email or Mobile 1 is already stored, or seen earlier in the file, updates that
+contact. Its non-empty cells replace the contact's values and its empty cells keep
+them. An import sets a Do not send flag but never clears one, so an opt-out wins.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ class ImportFileError(LogsteerError):
 
 @dataclass(frozen=True)
 class RowError:
-    """Why one cell, or a whole row when ``column`` is empty, was not imported."""
+    """A cell, or a whole row when ``column`` is empty, that was not imported."""
 
     row: int
     column: str
@@ -115,7 +115,7 @@ class RowError:
 
 @dataclass
 class ImportResult:
-    """What an import did; ``errors`` lists every problem of every failed row."""
+    """The counts of one import, with every problem of every failed row."""
 
     created: int = 0
     updated: int = 0
@@ -149,7 +149,7 @@ ALIAS_FIELDS = {
 
 
 def map_columns(headers: Sequence[str]) -> dict[int, str]:
-    """Map column positions to their fields; the first column of a field wins."""
+    """Map column positions to their fields. The first column of a field wins."""
     mapping: dict[int, str] = {}
     for position, header in enumerate(headers):
         target = ALIAS_FIELDS.get(normalize_header(header))
@@ -196,7 +196,7 @@ def clean_country(value: str) -> str:
 
 
 def clean_address(values: dict[str, str]) -> dict[str, str]:
-    """Validate the address cells of a row; raises ContactValidationError."""
+    """Validate the address cells of a row or raise ContactValidationError."""
     clean: dict[str, str] = {}
     errors: list[ValidationError] = []
     for name, value in values.items():
@@ -230,9 +230,10 @@ class RowParser:
             extra = ", ".join(cells[len(self.headers) :])
             reason = (
                 f"the row has {len(cells)} values but the header has "
-                f"{len(self.headers)} columns; quote values that contain the delimiter"
+                f"{len(self.headers)} columns. Quote values that contain the delimiter"
             )
             return [RowError(number, "", extra, reason)]
+
         values: dict[str, str] = {}
         attributes: dict[str, str] = {}
         for position, cell in enumerate(cells):
@@ -241,6 +242,7 @@ class RowParser:
                 values[target] = cell
             elif cell.strip() and self.headers[position]:
                 attributes[self.headers[position]] = cell.strip()
+
         errors: list[RowError] = []
         contact: dict[str, Any] = {}
         address: dict[str, str] = {}
@@ -256,6 +258,7 @@ class RowParser:
             errors.extend(self._row_errors(number, error, values))
         if errors:
             return errors
+
         if not any(contact.get(name) for name in IDENTIFYING_FIELDS):
             reason = "the row has no first name, last name, email or Mobile 1"
             return [RowError(number, "", "", reason)]
@@ -269,7 +272,7 @@ class RowParser:
                 continue
             text = fields[flag].strip().lower()
             if not text:
-                # An empty flag cell says nothing, so it must not count as "false".
+                # An empty flag cell gives no value, so it must not count as "false".
                 del fields[flag]
             else:
                 fields[flag] = CROATIAN_BOOLEANS.get(text, fields[flag])
@@ -337,6 +340,23 @@ def table_of(model: type[Base]) -> Table:
     return Base.metadata.tables[model.__tablename__]
 
 
+def new_contact_row(row: ParsedRow, now: datetime) -> dict[str, Any]:
+    """Build the contact table row for a new contact, with every column set."""
+    values = {name: row.contact.get(name) for name in EDITABLE_FIELDS}
+    for name in ("first_name", "last_name", "company"):
+        values[name] = values[name] or ""
+    for name in ("do_not_send_sms", "do_not_send_email"):
+        values[name] = bool(values[name])
+    return {
+        **values,
+        **derived_columns(values),
+        "attributes": row.attributes,
+        "source": ContactSource.IMPORT,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 def address_key(address: dict[str, str]) -> tuple[str, ...]:
     return tuple(address.get(name, "") for name in ADDRESS_FIELDS)
 
@@ -357,7 +377,7 @@ class ContactImporter:
         self._by_mobile: dict[str, int] = {}
 
     async def write(self, rows: Sequence[ParsedRow]) -> tuple[int, int]:
-        """Write one batch in one transaction; return (created, updated)."""
+        """Write one batch in one transaction and return (created, updated) rows."""
         async with self._sessions() as session, session.begin():
             await self._load_matches(session, rows)
             new_rows: list[ParsedRow] = []
@@ -403,7 +423,7 @@ class ContactImporter:
                 self._by_mobile.setdefault(mobile, contact_id)
 
     def _match(self, row: ParsedRow) -> int | None:
-        """The id of the contact with the row's email, else with its Mobile 1."""
+        """Return the id of the contact with the row's email, else its Mobile 1."""
         email = row.contact.get("email")
         if email and email in self._by_email:
             return self._by_email[email]
@@ -429,35 +449,20 @@ class ContactImporter:
     async def _create(
         self, session: AsyncSession, rows: Sequence[ParsedRow]
     ) -> list[int]:
+        """Insert contacts for ``rows`` and return their ids in row order."""
         if not rows:
             return []
         now = utc_now()
-        contact_rows = []
-        for row in rows:
-            values = {name: row.contact.get(name) for name in EDITABLE_FIELDS}
-            values["first_name"] = values["first_name"] or ""
-            values["last_name"] = values["last_name"] or ""
-            values["company"] = values["company"] or ""
-            values["do_not_send_sms"] = bool(values["do_not_send_sms"])
-            values["do_not_send_email"] = bool(values["do_not_send_email"])
-            contact_rows.append(
-                {
-                    **values,
-                    **derived_columns(values),
-                    "attributes": row.attributes,
-                    "source": ContactSource.IMPORT,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-        # One insert with RETURNING per batch; batches stay small, so the ids come
-        # back quickly and in the order of the rows.
+        contact_rows = [new_contact_row(row, now) for row in rows]
+        # RETURNING in parameter order is slow for large executemany calls in
+        # SQLAlchemy 2.1, but a batch of BATCH_ROWS returns its ids quickly.
         table = table_of(Contact)
         result = await session.execute(
             insert(table).returning(table.c.id, sort_by_parameter_order=True),
             contact_rows,
         )
         ids = [int(contact_id) for contact_id in result.scalars()]
+
         addresses, notes, consent = [], [], []
         for contact_id, row in zip(ids, rows, strict=True):
             if row.address:
