@@ -13,6 +13,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
@@ -80,7 +81,16 @@ class LogsteerApp(App[int]):
     TITLE = "Logsteer"
     COMMANDS = App.COMMANDS | {LogsteerCommands}
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Leave Logsteer"),
+        # Hidden from the footer, which has no room for it at 80 columns; the help
+        # screen and the palette list it.
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            id="app.quit",
+            tooltip="Leave Logsteer",
+            show=False,
+        ),
         Binding(
             "question_mark,f1",
             "help",
@@ -104,7 +114,8 @@ class LogsteerApp(App[int]):
         self.post_message(HubEvent(event))
 
     def compose(self) -> ComposeResult:
-        yield Static(f"Opening {shown_url(self.database_url)} …", id="startup-message")
+        opening = Content(f"Opening {shown_url(self.database_url)} …")
+        yield Static(opening, id="startup-message")
 
     def on_mount(self) -> None:
         self._start()
@@ -131,6 +142,7 @@ class LogsteerApp(App[int]):
                 "the database stays as it is.",
                 title="No demo data",
                 severity="warning",
+                markup=False,
             )
             return
         if await ensure_demo_data(self.runtime):
@@ -144,9 +156,12 @@ class LogsteerApp(App[int]):
         # SQLAlchemy wraps the driver's error in a longer text with a web link.
         reason = getattr(error, "orig", None) or error
         self.query_one("#startup-message", Static).update(
-            f"Cannot open the database {shown_url(self.database_url)}:\n{reason}\n\n"
-            "Check the path or URL (--database or LOGSTEER_DATABASE_URL), "
-            "then start Logsteer again.\nPress ctrl+q to quit."
+            Content(
+                f"Cannot open the database {shown_url(self.database_url)}:\n"
+                f"{reason}\n\n"
+                "Check the path or URL (--database or LOGSTEER_DATABASE_URL), "
+                "then start Logsteer again.\nPress ctrl+q to quit."
+            )
         )
         self.query_one("#startup-message", Static).add_class("-error")
 
@@ -166,7 +181,13 @@ class LogsteerApp(App[int]):
     def show_error(self, error: BaseException | None, during: str) -> None:
         """Show a failed worker's error; unexpected ones go to the log in full."""
         if isinstance(error, LogsteerError):
-            self.notify(error.message, title=error.title, severity="error", timeout=10)
+            self.notify(
+                error.message,
+                title=error.title,
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
             return
         log.error("Background task %s failed", during, exc_info=error)
         log_file = self.runtime.paths.log_file
@@ -175,6 +196,7 @@ class LogsteerApp(App[int]):
             title="Unexpected error",
             severity="error",
             timeout=10,
+            markup=False,
         )
 
     # Events from the services.

@@ -92,7 +92,7 @@ async def test_browser_lists_contacts_sorted_by_name(runtime: Runtime) -> None:
         await settle(pilot, lambda: screen.total == 2)
         assert names_shown(app) == ["Zora Anić", "Ivo Babić"]
         table = screen.query_one("#browser-table", DataTable)
-        assert table.get_row_at(1)[1] == "+385 91 000 0001"
+        assert str(table.get_row_at(1)[1]) == "+385 91 000 0001"
         count = screen.query_one("#browser-count", Label)
         assert "2 contacts" in str(count.content)
 
@@ -176,3 +176,11 @@ async def test_delete_asks_then_removes(runtime: Runtime) -> None:
         rows = await runtime.contacts.page()
         assert [row.id for row in rows] == [keep.id]
         assert doomed.id not in [row.id for row in browser(app).rows]
+
+
+async def test_names_with_brackets_shown_as_typed(runtime: Runtime) -> None:
+    await runtime.contacts.create({"first_name": "[bold]Ana", "last_name": "[#1]"})
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        await open_browser(pilot)
+        assert names_shown(app) == ["[bold]Ana [#1]"]

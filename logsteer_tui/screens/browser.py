@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -67,7 +68,7 @@ class Query:
     descending: bool = False
 
 
-class ContactTable(DataTable[str]):
+class ContactTable(DataTable[Text]):
     """The browser's table; enter opens the highlighted contact."""
 
     BINDINGS = [
@@ -172,7 +173,7 @@ class BrowserScreen(LogsteerScreen):
         yield Footer()
 
     @property
-    def table(self) -> DataTable[str]:
+    def table(self) -> DataTable[Text]:
         return self.query_one("#browser-table", DataTable)
 
     def on_mount(self) -> None:
@@ -413,7 +414,9 @@ class BrowserScreen(LogsteerScreen):
     @work(group="browser-delete", exit_on_error=False)
     async def _delete(self, contact_id: int, name: str) -> None:
         await self.runtime.contacts.delete(contact_id)
-        self.notify(f"Deleted the contact {name}.", title="Contact deleted")
+        self.notify(
+            f"Deleted the contact {name}.", title="Contact deleted", markup=False
+        )
 
     def action_cycle_sort(self) -> None:
         index = (
@@ -458,12 +461,13 @@ class BrowserScreen(LogsteerScreen):
         self._show_count()
 
 
-def row_cells(row: ContactRow, runtime: Runtime) -> tuple[str, ...]:
+def row_cells(row: ContactRow, runtime: Runtime) -> tuple[Text, ...]:
+    """The table cells of ``row``; Text, because DataTable reads a str as markup."""
     return (
-        row.full_name or "(no name)",
-        format_phone(row.mobile_1),
-        row.email or "",
-        "off" if row.do_not_send_sms else "",
-        "off" if row.do_not_send_email else "",
-        local_date(row.last_message_at, runtime.settings.general.zone),
+        Text(row.full_name or "(no name)"),
+        Text(format_phone(row.mobile_1)),
+        Text(row.email or ""),
+        Text("off" if row.do_not_send_sms else ""),
+        Text("off" if row.do_not_send_email else ""),
+        Text(local_date(row.last_message_at, runtime.settings.general.zone)),
     )

@@ -10,6 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import Footer, Label, Static, TabbedContent, TabPane
 
@@ -144,7 +145,7 @@ class ContactScreen(LogsteerScreen):
         self.contact: Contact | None = None
 
     def compose(self) -> ComposeResult:
-        yield Label(self._title(), id="contact-title")
+        yield Label(Content(self._title()), id="contact-title")
         with TabbedContent(id="contact-tabs", initial="details"):
             with (
                 TabPane("Details", id="details"),
@@ -228,9 +229,9 @@ class ContactScreen(LogsteerScreen):
     def _show_contact(self, contact: Contact) -> None:
         self.contact = contact
         self.contact_id = contact.id
-        self.query_one("#contact-title", Label).update(self._title())
+        self.query_one("#contact-title", Label).update(Content(self._title()))
         self.query_one("#contact-related", Static).update(
-            related_text(contact, self.runtime)
+            Content(related_text(contact, self.runtime))
         )
 
     def action_save(self) -> None:
@@ -265,7 +266,7 @@ class ContactScreen(LogsteerScreen):
             for log in self.query(MessageLog):
                 log.contact_id = message.contact.id
             self.reload_messages()
-        self.notify(f"Saved {self._title()}.", title="Contact saved")
+        self.notify(f"Saved {self._title()}.", title="Contact saved", markup=False)
 
     def reload_messages(self) -> None:
         """Read the SMS, Email and History tabs again from the database."""

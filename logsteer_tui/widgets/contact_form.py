@@ -7,6 +7,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.widgets import Checkbox, Input, Label
 
 from logsteer_tui.db.models import Contact
@@ -94,7 +95,7 @@ class ContactForm(Vertical):
         by_field = {error.field: error.message for error in errors}
         for field, _label in (*TEXT_INPUTS, *FLAG_INPUTS):
             label = self.query_one(f"#error-{field}", Label)
-            label.update(by_field.get(field, ""))
+            label.update(Content(by_field.get(field, "")))
             label.set_class(field in by_field, "-visible")
         if errors:
             first = next(
