@@ -230,6 +230,12 @@ async def test_results_mark_open_and_return(runtime: Runtime) -> None:
         assert results.table.cursor_row == 1
         assert results.marked_ids == {1, 3}
 
+        await runtime.contacts.update(1, {"do_not_send_sms": True})
+        await settle(
+            pilot,
+            lambda: table_column(app, "#segment-results-table", 8)[0] == "no SMS",
+        )
+
         await pilot.press("r")
         await settle(
             pilot,

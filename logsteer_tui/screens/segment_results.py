@@ -19,9 +19,10 @@ from textual.widgets import DataTable, Footer, Label
 from textual.worker import Worker, WorkerState
 
 from logsteer_tui.runtime import Runtime, database_url
-from logsteer_tui.screens.base import LogsteerScreen, PaletteCommand
+from logsteer_tui.screens.base import HubEvent, LogsteerScreen, PaletteCommand
 from logsteer_tui.screens.contact import ContactScreen
 from logsteer_tui.services.contacts import PageCursor
+from logsteer_tui.services.events import ContactChanged, ContactDeleted, MessageStored
 from logsteer_tui.services.segments import (
     Group,
     SegmentRow,
@@ -139,6 +140,12 @@ class SegmentResultsScreen(LogsteerScreen):
             super().__init__()
             self.total = total
 
+    class RowLoaded(Message):
+        def __init__(self, contact_id: int, row: SegmentRow | None) -> None:
+            super().__init__()
+            self.contact_id = contact_id
+            self.row = row
+
     class AllIdsLoaded(Message):
         def __init__(self, ids: Sequence[int]) -> None:
             super().__init__()
@@ -251,6 +258,41 @@ class SegmentResultsScreen(LogsteerScreen):
     def on_segment_results_screen_all_ids_loaded(self, message: AllIdsLoaded) -> None:
         self.marked_ids = set(message.ids)
         self._refresh_marks()
+
+    def on_hub_event(self, message: HubEvent) -> None:
+        # A shown contact was edited or messaged: refresh its row in place. It
+        # stays until the next reload even when it no longer matches the segment.
+        event = message.event
+        if not isinstance(event, ContactChanged | ContactDeleted | MessageStored):
+            return
+        contact_id = event.contact_id
+        if contact_id is not None and self._row_index(contact_id) is not None:
+            self._load_row(contact_id)
+
+    @work(group="segment-results-row", exit_on_error=False)
+    async def _load_row(self, contact_id: int) -> None:
+        row = await self.service.row(contact_id, self.sort)
+        self.post_message(self.RowLoaded(contact_id, row))
+
+    def on_segment_results_screen_row_loaded(self, message: RowLoaded) -> None:
+        index = self._row_index(message.contact_id)
+        if index is None:
+            return
+        if message.row is None:
+            # Deleted: the row stays, marked as gone, so the cursor keeps its place.
+            self.marked_ids.discard(message.contact_id)
+            self.table.update_cell(str(message.contact_id), "name", "(deleted)")
+            return
+        self.rows[index] = message.row
+        key = str(message.contact_id)
+        for column, value in zip(COLUMNS, self._cells(message.row), strict=True):
+            self.table.update_cell(key, column.key, value)
+
+    def _row_index(self, contact_id: int) -> int | None:
+        for index, row in enumerate(self.rows):
+            if row.id == contact_id:
+                return index
+        return None
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # The App reports the error; this only lets the next page load again.

@@ -132,6 +132,23 @@ def _after(column: Any, cursor: PageCursor, descending: bool) -> ColumnElement[b
     )
 
 
+def _row_select(sort_column: Any) -> AnySelect:
+    return select(
+        Contact.id,
+        Contact.first_name,
+        Contact.last_name,
+        Contact.mobile_1,
+        Contact.email,
+        Contact.last_sms_sent_body,
+        Contact.last_sms_sent_at,
+        Contact.last_sms_received_body,
+        Contact.last_sms_received_at,
+        Contact.do_not_send_sms,
+        Contact.do_not_send_email,
+        sort_column.label("sort_value"),
+    )
+
+
 def _ordered(query: AnySelect, column: Any, descending: bool) -> AnySelect:
     if descending:
         return query.order_by(column.desc().nulls_last(), Contact.id.desc())
@@ -180,20 +197,7 @@ class SegmentService:
         now: datetime | None = None,
     ) -> AnySelect:
         column = SORT_COLUMNS[sort]
-        query: AnySelect = select(
-            Contact.id,
-            Contact.first_name,
-            Contact.last_name,
-            Contact.mobile_1,
-            Contact.email,
-            Contact.last_sms_sent_body,
-            Contact.last_sms_sent_at,
-            Contact.last_sms_received_body,
-            Contact.last_sms_received_at,
-            Contact.do_not_send_sms,
-            Contact.do_not_send_email,
-            column.label("sort_value"),
-        ).where(self.condition(definition, now))
+        query = _row_select(column).where(self.condition(definition, now))
         if after is not None:
             query = query.where(_after(column, after, descending))
         return _ordered(query, column, descending).limit(limit)
@@ -219,6 +223,15 @@ class SegmentService:
         async with self._sessions() as session:
             result = await session.execute(query)
             return [SegmentRow(**row._mapping) for row in result]
+
+    async def row(
+        self, contact_id: int, sort: SegmentSort = SegmentSort.NAME
+    ) -> SegmentRow | None:
+        """Return one contact as a results row, whether it matches or not."""
+        query = _row_select(SORT_COLUMNS[sort]).where(Contact.id == contact_id)
+        async with self._sessions() as session:
+            found = (await session.execute(query)).first()
+        return SegmentRow(**found._mapping) if found is not None else None
 
     async def count(self, definition: Group, now: datetime | None = None) -> int:
         async with self._sessions() as session:
