@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Iterable
 from functools import partial
@@ -150,6 +151,13 @@ class LogsteerApp(App[int]):
 
     def _started(self) -> None:
         self.push_screen(BrowserScreen(self.runtime))
+        # A full garbage collection walks every object of Textual, SQLAlchemy and
+        # the loaded modules, which stalled the screen for 100 to 150 ms on the
+        # browser benchmark (bench/bench_browser.py). Freezing what exists after
+        # start-up keeps those objects out of later collections. Only the first
+        # App of a process freezes, so test runs do not keep each App alive.
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
 
     def _start_failed(self, error: BaseException | None) -> None:
         log.error("Opening %s failed: %r", shown_url(self.database_url), error)
