@@ -244,3 +244,47 @@ async def test_results_mark_open_and_return(runtime: Runtime) -> None:
                 == ["Ivo Horvat", "Ana Horvat"]
             ),
         )
+
+
+async def test_condition_dialog_rejects_bad_value(runtime: Runtime) -> None:
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        await open_segments(pilot)
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, SegmentBuilderScreen))
+        await pilot.press("a")
+        await settle(pilot, lambda: isinstance(app.screen, ConditionScreen))
+        await pick(pilot, "Order total")
+        await pilot.press("tab")
+        await pick(pilot, "greater")
+        await pilot.press("tab", *"lots", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConditionScreen)
+        error = label_text(app, "#segment-condition-error")
+        assert "'lots' is invalid" in error
+        assert "expected a number" in error
+
+
+async def test_list_renames_duplicates_deletes(runtime: Runtime) -> None:
+    await add_people(runtime)
+    await segment_service(runtime).save("Everyone", {"match": "and"})
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        screen = await open_segments(pilot)
+        assert table_column(app, "#segments-table", 1) == ["3"]
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, NameScreen))
+        await pilot.press(*["backspace"] * 8, *"All people", "enter")
+        await settle(
+            pilot, lambda: table_column(app, "#segments-table", 0) == ["All people"]
+        )
+        await pilot.press("c")
+        await settle(pilot, lambda: len(screen.summaries) == 2)
+        assert table_column(app, "#segments-table", 0) == [
+            "All people",
+            "All people (copy)",
+        ]
+        await pilot.press("d", "y")
+        await settle(pilot, lambda: len(screen.summaries) == 1)
+    names = [segment.name for segment in await segment_service(runtime).list_segments()]
+    assert names == ["All people (copy)"]

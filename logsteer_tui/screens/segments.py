@@ -172,8 +172,7 @@ class ConditionScreen(ModalScreen[Condition | None]):
             for operator in spec.operators
         ]
         select.set_options(options)
-        if selected is not None:
-            select.value = selected.value
+        select.value = selected.value if selected is not None else options[0][1]
         self._show_hint()
 
     @on(Select.Changed, "#segment-field")
@@ -200,7 +199,7 @@ class ConditionScreen(ModalScreen[Condition | None]):
         shape = OPERATOR_INFO[Operator(operator)].shape
         value_input.disabled = shape is ValueShape.NONE
         hints = {
-            ValueShape.NONE: "no value needed",
+            ValueShape.NONE: "no value needed; ctrl+s adds the condition",
             ValueShape.DAYS: "a number of days, such as 30",
             ValueShape.PAIR: "low..high, such as 10..20 or 2026-01-01..2026-01-31",
             ValueShape.SINGLE: "dates as YYYY-MM-DD, flags as true or false",
