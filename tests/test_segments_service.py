@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import inspect, update
@@ -413,3 +414,23 @@ async def test_keyset_pages_every_sort(
                 cursor = rows[-1].cursor
             assert sorted(seen) == list(range(1, 8)), (sort, descending)
             assert len(seen) == 7, (sort, descending)
+
+
+async def test_today_follows_configured_zone(runtime: Runtime) -> None:
+    # 11:30 UTC on 10 March is 00:30 on 11 March in Auckland (UTC+13).
+    auckland = SegmentService(runtime.sessions, ZoneInfo("Pacific/Auckland"), "HR")
+    now = datetime(2026, 3, 10, 11, 30, tzinfo=UTC)
+    early = await add_contact(runtime, first_name="Early")
+    late = await add_contact(runtime, first_name="Late")
+    await add_message(
+        runtime, early, Direction.IN, datetime(2026, 3, 10, 10, 50, tzinfo=UTC)
+    )
+    await add_message(
+        runtime, late, Direction.IN, datetime(2026, 3, 10, 11, 10, tzinfo=UTC)
+    )
+    rows = await auckland.page(where("last_sms_received_at", "today"), now=now)
+    assert [row.full_name for row in rows] == ["Late"]
+    rows = await auckland.page(
+        where("last_sms_received_at", "equals", "2026-03-10"), now=now
+    )
+    assert [row.full_name for row in rows] == ["Early"]
