@@ -91,6 +91,9 @@ async def test_email_and_phones_null_cases(
     ]
     assert await names(segments, where("mobile_1", "equals", "091 111 1111")) == ["Ivo"]
     assert await names(segments, where("mobile_1", "contains", "91 111")) == ["Ivo"]
+    assert await names(segments, where("mobile_1", "starts_with", "091 1")) == ["Ivo"]
+    assert await names(segments, where("mobile_1", "starts_with", "00385")) == ["Ivo"]
+    assert await names(segments, where("mobile_1", "starts_with", "092")) == []
     assert await names(segments, where("mobile_1", "is_empty")) == ["Ana"]
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from sqlalchemy import (
     ColumnElement,
     and_,
@@ -201,13 +202,23 @@ def _text_predicate(
 
 
 def _phone_value(operator: Operator, value: str, region: str) -> str:
-    """Read a typed number: a whole number becomes E.164, a part loses its spaces."""
+    """Read a typed number: a whole number becomes E.164, a part loses its spaces.
+
+    A part that starts with a national 0 or an international 00 gets the "+"
+    form, so it matches the E.164 numbers as stored.
+    """
     if operator is Operator.EQUALS:
         try:
             return normalize_phone("value", value, region) or value
         except ValidationError:
             pass
     digits = "".join(char for char in value if char.isdigit() or char == "+")
+    if digits.startswith("00"):
+        return "+" + digits[2:]
+    if digits.startswith("0"):
+        # A national prefix: "091 2" is the start of +385912 in Croatia.
+        country_code = phonenumbers.country_code_for_region(region)
+        return f"+{country_code}{digits[1:]}" if country_code else digits
     return digits or value
 
 
