@@ -5,8 +5,8 @@ Run from the repository root:
     .venv/bin/python -m bench.bench_browser [--database PATH] [--rounds 5]
 
 Without ``--database`` the script builds the data with ``python -m
-bench.generate`` in a temporary folder, in a child process so that the build
-does not count towards this process's peak memory; that takes minutes. Pass
+bench.generate`` in a temporary folder, which takes minutes. The build runs in
+a child process, so it does not count towards this process's peak memory. Pass
 the same ``--database`` again to reuse the file.
 
 The App runs headless with ``run_test`` at 80x24, as in the Pilot tests, with

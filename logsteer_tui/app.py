@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 def shown_url(url: str) -> str:
-    """The database URL with any password hidden."""
+    """Return the database URL with any password hidden."""
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:

@@ -1,4 +1,4 @@
-"""What every Logsteer screen shares: hub events, palette commands, the status bar."""
+"""The base of the main Logsteer screens: hub events and palette commands."""
 
 from __future__ import annotations
 
@@ -46,5 +46,5 @@ class LogsteerScreen(Screen[None]):
         self.runtime = runtime
 
     def palette_commands(self) -> Iterable[PaletteCommand]:
-        """The commands this screen adds to the command palette."""
+        """Return the commands this screen adds to the command palette."""
         return ()

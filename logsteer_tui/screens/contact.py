@@ -35,7 +35,7 @@ TAB_LABELS = {
 
 
 def related_text(contact: Contact, runtime: Runtime) -> str:
-    """The contact's addresses, notes and orders as plain lines."""
+    """Format the contact's addresses, notes and orders as plain lines."""
     zone = runtime.settings.general.zone
     lines = ["Addresses"]
     for address in contact.addresses:
@@ -69,8 +69,8 @@ class ContactScreen(LogsteerScreen):
     | n (SMS tab) | Write a new SMS to this contact |
     | escape | Back to the contacts, asking first when there are unsaved edits |
 
-    Actions that belong to one tab are listed in ``TAB_ACTIONS`` (action name to
-    tab id); their bindings show and work only while that tab is active.
+    ``TAB_ACTIONS`` maps an action that belongs to one tab to that tab's id. Its
+    binding shows and works only while that tab is active.
     """
 
     BINDINGS = [

@@ -1,4 +1,4 @@
-"""The `?` screen: every key the screen below it answers to."""
+"""The `?` screen, which lists every key of the screen below it."""
 
 from __future__ import annotations
 

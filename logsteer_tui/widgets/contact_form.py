@@ -105,5 +105,5 @@ class ContactForm(Vertical):
                 self.query_one(f"#field-{first}", Input).focus()
 
     def error_text(self, field: str) -> str:
-        """The message shown beside ``field``, or "" when it is valid."""
+        """Return the message shown beside ``field``, or "" when it is valid."""
         return str(self.query_one(f"#error-{field}", Label).content)

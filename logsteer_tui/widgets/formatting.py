@@ -1,4 +1,4 @@
-"""How the screens show times and flags."""
+"""Formatting of the times that screens show."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
 def local_date(moment: datetime | None, zone: ZoneInfo) -> str:
-    """The date of an aware UTC ``moment`` in ``zone``, or "" when there is none."""
+    """Format the date of an aware ``moment`` in ``zone``, or "" for None."""
     return moment.astimezone(zone).strftime(DATE_FORMAT) if moment else ""
 
 
 def local_time(moment: datetime | None, zone: ZoneInfo) -> str:
-    """The date and minute of an aware UTC ``moment`` in ``zone``."""
+    """Format the date and minute of an aware ``moment`` in ``zone``."""
     return moment.astimezone(zone).strftime(TIME_FORMAT) if moment else ""
