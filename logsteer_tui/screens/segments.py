@@ -351,7 +351,7 @@ class SegmentBuilderScreen(LogsteerScreen):
         super().__init__(runtime)
         self.segment_name = name
         self.definition = definition
-        self.saved_definition = definition if name else None
+        self.saved_definition = definition
         self.lines: list[Line] = []
 
     def compose(self) -> ComposeResult:
