@@ -25,7 +25,7 @@ from logsteer_tui.screens.base import HubEvent, LogsteerScreen, PaletteCommand
 from logsteer_tui.screens.browser import BrowserScreen
 from logsteer_tui.screens.contact import ContactScreen
 from logsteer_tui.screens.help import HelpScreen, screen_keys
-from logsteer_tui.services.events import Event, ListenerStateChanged
+from logsteer_tui.services.events import Event, ListenerStateChanged, SmsReceived
 
 __all__ = ["HubEvent", "LogsteerApp"]
 
@@ -213,8 +213,22 @@ class LogsteerApp(App[int]):
         event = message.event
         if isinstance(event, ListenerStateChanged):
             self.listener_state = event
+        elif isinstance(event, SmsReceived):
+            self._notify_sms(event)
         for screen in self.screen_stack:
             screen.post_message(HubEvent(event))
+
+    def _notify_sms(self, event: SmsReceived) -> None:
+        sender = event.contact_name or event.sender
+        body = event.body if len(event.body) <= 80 else event.body[:79] + "…"
+        lines = [f"From {sender}: {body}"]
+        if event.consent_change == "opt_out":
+            lines.append("They opted out: Do not send SMS is now set.")
+        elif event.consent_change == "opt_in":
+            lines.append("They opted in again: Do not send SMS is cleared.")
+        if event.needs_review:
+            lines.append("Several contacts have this number, so it waits for review.")
+        self.notify("\n".join(lines), title="SMS received", markup=False)
 
     # App-wide actions and palette commands.
 

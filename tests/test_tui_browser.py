@@ -184,3 +184,33 @@ async def test_names_with_brackets_shown_as_typed(runtime: Runtime) -> None:
     async with app.run_test(size=TERMINAL_SIZE) as pilot:
         await open_browser(pilot)
         assert names_shown(app) == ["[bold]Ana [#1]"]
+
+
+async def test_changed_contact_refreshes_its_row(runtime: Runtime) -> None:
+    contact = await runtime.contacts.create({"first_name": "Ana"})
+    await runtime.contacts.create({"first_name": "Bruno"})
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        screen = await open_browser(pilot)
+        await runtime.contacts.update(
+            contact.id, {"last_name": "Horvat", "do_not_send_sms": True}
+        )
+        await settle(pilot, lambda: names_shown(app)[0] == "Ana Horvat")
+        table = screen.query_one("#browser-table", DataTable)
+        assert str(table.get_row_at(0)[3]) == "off"
+        assert names_shown(app)[1] == "Bruno"
+
+
+async def test_header_click_sorts_by_column(runtime: Runtime) -> None:
+    await runtime.contacts.create({"first_name": "Ana", "email": "z@x.hr"})
+    await runtime.contacts.create({"first_name": "Bea", "email": "a@x.hr"})
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        screen = await open_browser(pilot)
+        # The Email header starts at column 38 of the table, on its first line.
+        await pilot.click("#browser-table", offset=(40, 0))
+        await settle(pilot, lambda: names_shown(app) == ["Bea", "Ana"])
+        assert screen.query_state.sort == "email"
+        await pilot.click("#browser-table", offset=(40, 0))
+        await settle(pilot, lambda: names_shown(app) == ["Ana", "Bea"])
+        assert screen.query_state.descending

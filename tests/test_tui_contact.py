@@ -9,7 +9,7 @@ import pytest
 from conftest import TERMINAL_SIZE
 from sqlalchemy import insert
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, OptionList, TabbedContent
+from textual.widgets import Checkbox, DataTable, Input, OptionList, TabbedContent
 
 from logsteer_tui.app import LogsteerApp
 from logsteer_tui.config import Settings
@@ -227,3 +227,14 @@ async def test_message_tabs_list_and_reload(runtime: Runtime) -> None:
         runtime.hub.publish(MessageStored(0, contact.id, "out", "delivered"))
         await settle(pilot, lambda: history.option_count == 4)
         assert sms.option_count == 2
+
+
+async def test_outside_change_reloads_unedited_form(runtime: Runtime) -> None:
+    contact = await runtime.contacts.create({"first_name": "Ana"})
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        screen = await open_contact(pilot)
+        await runtime.contacts.update(contact.id, {"do_not_send_sms": True})
+        flag = screen.query_one("#field-do_not_send_sms", Checkbox)
+        await settle(pilot, lambda: flag.value is True)
+        assert not screen.form.is_modified()

@@ -20,7 +20,7 @@ from logsteer_tui.screens.base import HubEvent, LogsteerScreen, PaletteCommand
 from logsteer_tui.screens.compose_sms import ComposeSmsScreen
 from logsteer_tui.screens.confirm import ConfirmScreen
 from logsteer_tui.services.contacts import ContactValidationError
-from logsteer_tui.services.events import ContactDeleted, MessageStored
+from logsteer_tui.services.events import ContactChanged, ContactDeleted, MessageStored
 from logsteer_tui.widgets.contact_form import ContactForm
 from logsteer_tui.widgets.formatting import local_date, local_time
 from logsteer_tui.widgets.message_log import MessageLog
@@ -311,6 +311,11 @@ class ContactScreen(LogsteerScreen):
             return
         if isinstance(event, MessageStored) and event.contact_id == self.contact_id:
             self.reload_messages()
+        elif isinstance(event, ContactChanged) and event.contact_id == self.contact_id:
+            # A STOP reply or an import may change the flags while the form is
+            # open; typed edits are kept and win when saved.
+            if not self.form.is_modified():
+                self._load(self.contact_id)
         elif isinstance(event, ContactDeleted) and event.contact_id == self.contact_id:
             self.notify("This contact was deleted.", severity="warning")
             if self.app.screen is self:
