@@ -218,3 +218,13 @@ def test_json_page_documents_every_field(
     for nested in ("addresses", "notes"):
         fields |= set(contact[nested][0])
     assert fields - documented == set()
+
+
+def test_list_json_formatted_as_one_array(
+    database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(database, "contacts", "list", "--json") == 0
+    output = capsys.readouterr().out
+    assert output == json.dumps(json.loads(output), indent=2, ensure_ascii=False) + "\n"
+    assert run(database, "contacts", "list", "--search", "nobody", "--json") == 0
+    assert capsys.readouterr().out == "[]\n"

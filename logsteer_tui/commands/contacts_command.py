@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from logsteer_tui.commands.output import local_time, print_json, print_table, shorten
+from logsteer_tui.commands.output import (
+    JsonArrayPrinter,
+    local_time,
+    print_json,
+    print_table,
+    shorten,
+)
 from logsteer_tui.db.models import Contact
 from logsteer_tui.errors import LogsteerError
 from logsteer_tui.runtime import Runtime
@@ -92,14 +98,17 @@ def parse_changes(options: list[str]) -> dict[str, str]:
 
 
 async def run_list(args: argparse.Namespace, runtime: Runtime) -> int:
-    contacts = await runtime.contacts.list_all(search=args.search, limit=args.limit)
+    # Contacts are read in chunks, so listing 100,000 of them needs little memory.
+    chunks = runtime.contacts.stream_all(search=args.search, limit=args.limit)
     if args.json:
-        print_json([contact_summary(contact) for contact in contacts])
+        with JsonArrayPrinter() as printer:
+            async for chunk in chunks:
+                printer.print_items(contact_summary(contact) for contact in chunk)
         return 0
     zone = runtime.settings.general.zone
-    print_table(
-        ("ID", "Name", "Mobile 1", "Email", "No SMS", "No email", "Last message"),
-        [
+    rows: list[tuple[str, ...]] = []
+    async for chunk in chunks:
+        rows.extend(
             (
                 str(contact.id),
                 shorten(contact.full_name, 30),
@@ -109,8 +118,11 @@ async def run_list(args: argparse.Namespace, runtime: Runtime) -> int:
                 "yes" if contact.do_not_send_email else "",
                 local_time(contact.last_message_at, zone),
             )
-            for contact in contacts
-        ],
+            for contact in chunk
+        )
+    print_table(
+        ("ID", "Name", "Mobile 1", "Email", "No SMS", "No email", "Last message"),
+        rows,
     )
     return 0
 

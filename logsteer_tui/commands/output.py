@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,6 +11,30 @@ from zoneinfo import ZoneInfo
 
 def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+class JsonArrayPrinter:
+    """Prints one JSON array item by item, formatted as ``print_json`` would.
+
+    Use it as a context manager: it prints the brackets on entry and exit.
+    """
+
+    def __init__(self) -> None:
+        self._count = 0
+
+    def __enter__(self) -> JsonArrayPrinter:
+        print("[", end="")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        print("\n]" if self._count else "]")
+
+    def print_items(self, items: Iterable[Any]) -> None:
+        for item in items:
+            text = json.dumps(item, indent=2, ensure_ascii=False)
+            separator = ",\n" if self._count else "\n"
+            print(separator + "  " + text.replace("\n", "\n  "), end="")
+            self._count += 1
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -352,11 +352,27 @@ class ContactService:
         self, search: str = "", limit: int | None = None
     ) -> list[Contact]:
         """Return contacts by name, for the command line."""
+        query = self._list_query(search, limit)
+        async with self._sessions() as session:
+            return list((await session.scalars(query)).all())
+
+    def _list_query(self, search: str, limit: int | None) -> Select[Any]:
         query = select(Contact).order_by(Contact.sort_name, Contact.id)
         condition = search_condition(search)
         if condition is not None:
             query = query.where(condition)
         if limit is not None:
             query = query.limit(limit)
+        return query
+
+    async def stream_all(
+        self, search: str = "", limit: int | None = None, chunk_size: int = 1000
+    ) -> AsyncIterator[list[Contact]]:
+        """Yield the contacts of list_all in chunks, so few are in memory at once."""
+        query = self._list_query(search, limit)
         async with self._sessions() as session:
-            return list((await session.scalars(query)).all())
+            result = await session.stream_scalars(
+                query.execution_options(yield_per=chunk_size)
+            )
+            async for chunk in result.partitions():
+                yield list(chunk)

@@ -49,6 +49,7 @@ from logsteer_tui.db.models import (
 from logsteer_tui.services.contacts import derived_columns
 from logsteer_tui.services.demo_words import (
     COMPANIES,
+    COMPANY_DOMAINS,
     CONTACT_AGE,
     CROATIAN_CITIES,
     CROATIAN_MOBILE_PREFIXES,
@@ -230,11 +231,7 @@ class DemoGenerator:
     def _email(self, first: str, last: str, company: str) -> str:
         folded = derived_columns({"first_name": first, "last_name": last})["sort_name"]
         last_part, _, first_part = folded.partition(" ")
-        if company:
-            domain = derived_columns({"first_name": company})["sort_name"]
-            domain = "-".join(domain.replace(".", " ").split()[:2]) + ".example"
-        else:
-            domain = self.rng.choice(EMAIL_DOMAINS)
+        domain = COMPANY_DOMAINS[company] if company else self.rng.choice(EMAIL_DOMAINS)
         local = f"{first_part}.{last_part}".replace(" ", "")
         email = f"{local}@{domain}"
         number = 1
@@ -356,11 +353,12 @@ class DemoGenerator:
         else:
             channel = Channel.SMS if rng.random() < 0.7 else Channel.EMAIL
         incoming = rng.random() < (0.2 if channel is Channel.SMS else 0.05)
-        order = rng.choice(orders)["number"] if orders else "LS-2025-000000"
+        # A message can only mention an order placed before it.
+        placed = [order for order in orders if order["ordered_at"] <= at]
         words = {
             "first": contact["first_name"],
             "last": contact["last_name"],
-            "order": order,
+            "order": rng.choice(placed)["number"] if placed else "",
         }
         if incoming:
             return self._incoming(contact, channel, at, words)
@@ -380,8 +378,13 @@ class DemoGenerator:
             sender, recipient = contact["mobile_1"], SENDER_NUMBER
             provider, provider_id = "twilio", self._twilio_sid()
         else:
-            body = "Poštovani,\n\nkada mogu očekivati dostavu?\n\n" + words["first"]
-            subject = "Re: Potvrda narudžbe {order}".format(**words)
+            if words["order"]:
+                subject = "Re: Potvrda narudžbe {order}".format(**words)
+                question = "kada mogu očekivati dostavu?"
+            else:
+                subject = "Upit o ponudi"
+                question = "zanima me ponuda iz vašeg kataloga."
+            body = f"Poštovani,\n\n{question}\n\n{words['first']}"
             sender, recipient = contact["email"], SENDER_EMAIL
             provider, provider_id = None, None
         row = message_row(
@@ -409,6 +412,8 @@ class DemoGenerator:
     ) -> MessageDraft:
         rng = self.rng
         message_type = rng.choice(self._type_pool)
+        if message_type is MessageType.TRANSACTIONAL and not words["order"]:
+            message_type = MessageType.PROMOTIONAL  # nothing to confirm yet
         status = rng.choice(self._status_pool)
         if channel is Channel.SMS:
             body = rng.choice(SMS_BODIES[message_type]).format(**words)

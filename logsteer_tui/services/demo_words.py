@@ -189,16 +189,19 @@ CROATIAN_STREETS = (
 SLOVENIAN_STREETS = ("Slovenska cesta", "Celovška cesta", "Trubarjeva ulica")
 CROATIAN_MOBILE_PREFIXES = ("+38591", "+38591", "+38598", "+38598", "+38595", "+38599")
 SLOVENIAN_MOBILE_PREFIXES = ("+38640", "+38641", "+38631", "+38651")
-COMPANIES = (
-    "Jadran Trgovina d.o.o.",
-    "Mlinar Pekara d.o.o.",
-    "Sunčani Put j.d.o.o.",
-    "Zelena Dolina d.o.o.",
-    "Brodogradnja Kvarner d.o.o.",
-    "Obrt Čizmić",
-    "Drvo-Lux d.o.o.",
-    "Šibenski Kamen d.o.o.",
-)
+COMPANY_DOMAINS = {
+    "Jadran Trgovina d.o.o.": "jadran-trgovina.example",
+    "Mlinar Pekara d.o.o.": "mlinar-pekara.example",
+    "Sunčani Put j.d.o.o.": "suncani-put.example",
+    "Zelena Dolina d.o.o.": "zelena-dolina.example",
+    "Brodogradnja Kvarner d.o.o.": "brodogradnja-kvarner.example",
+    "Obrt Čizmić": "obrt-cizmic.example",
+    "Drvo-Lux d.o.o.": "drvo-lux.example",
+    "Šibenski Kamen d.o.o.": "sibenski-kamen.example",
+}
+"""Fictional companies and the email domains of their staff."""
+
+COMPANIES = tuple(COMPANY_DOMAINS)
 EMAIL_DOMAINS = ("example.com", "example.net", "example.org", "posta.example")
 NOTES = (
     "Preferira SMS nakon 17 h.",
