@@ -77,6 +77,16 @@ async def test_commas_and_english_headers(runtime: Runtime, tmp_path: Path) -> N
     assert contact.attributes == {"Customer no": "K-1"}
 
 
+async def test_excel_separator_line_and_crlf(runtime: Runtime, tmp_path: Path) -> None:
+    text = 'sep=,\r\nName;Surname,Email\r\nAna;Marija,"ana@example.com"\r\n'
+    result = await import_file(runtime, write_csv(tmp_path, text))
+    assert (result.created, result.failed_rows) == (1, 0)
+    (contact,) = await stored(runtime, Contact)
+    assert contact.last_name == ""
+    assert contact.email == "ana@example.com"
+    assert contact.attributes == {"Name;Surname": "Ana;Marija"}
+
+
 async def test_bad_rows_reported_rest_imported(
     runtime: Runtime, tmp_path: Path
 ) -> None:

@@ -177,6 +177,18 @@ def read_text(path: Path) -> str:
         ) from None
 
 
+def split_separator_line(text: str) -> tuple[str | None, str]:
+    """Split off the "sep=;" line that Excel may write before the header.
+
+    Returns the delimiter it names, or None, and the text after it.
+    """
+    first, _, rest = text.partition("\n")
+    line = first.strip()
+    if line.lower().startswith("sep=") and len(line) == 5:
+        return line[4], rest
+    return None, text
+
+
 def sniff_delimiter(text: str) -> str:
     """Pick the comma, semicolon or tab that the header line uses most."""
     header = text.split("\n", 1)[0]
@@ -301,8 +313,10 @@ def read_rows(
     Raises ImportFileError when the file cannot be read or decoded, or has no
     column for a name, an email or a mobile.
     """
-    text = read_text(path)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
+    delimiter, text = split_separator_line(read_text(path))
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=delimiter or sniff_delimiter(text)
+    )
     try:
         headers = next(reader)
     except StopIteration:
