@@ -14,9 +14,9 @@ def print_json(data: Any) -> None:
 
 
 class JsonArrayPrinter:
-    """Prints one JSON array item by item, formatted as ``print_json`` would.
+    """A printer of one JSON array, item by item, in the format of ``print_json``.
 
-    Use it as a context manager: it prints the brackets on entry and exit.
+    It is a context manager, which prints the brackets on entry and exit.
     """
 
     def __init__(self) -> None:
@@ -49,13 +49,13 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 
 def local_time(value: datetime | None, zone: ZoneInfo) -> str:
-    """``value`` in ``zone`` to the minute, or an empty string."""
+    """Format ``value`` in ``zone`` to the minute, or return "" for None."""
     if value is None:
         return ""
     return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 def shorten(text: str | None, width: int) -> str:
-    """``text`` on one line, cut to ``width`` characters with an ellipsis."""
+    """Join ``text`` onto one line and cut it to ``width`` characters with "…"."""
     line = " ".join((text or "").split())
     return line if len(line) <= width else line[: width - 1] + "…"
