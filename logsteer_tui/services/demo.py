@@ -891,22 +891,31 @@ async def write_demo_rows(
     summary = DemoSummary()
     async with sessions() as session:
         next_ids = await NextIds.read(session)
-    starts = range(0, len(message_counts), batch_contacts)
-    with paused_garbage_collection():
-        upcoming = asyncio.create_task(asyncio.to_thread(generate, 0))
-        for start in starts:
-            drafts = await upcoming
-            if start + batch_contacts < len(message_counts):
+    upcoming: asyncio.Task[list[ContactDraft]] | None = None
+    try:
+        with paused_garbage_collection():
+            for start in range(0, len(message_counts), batch_contacts):
+                if upcoming is None:
+                    upcoming = asyncio.create_task(asyncio.to_thread(generate, start))
+                drafts = await upcoming
+                upcoming = None
                 following = start + batch_contacts
-                upcoming = asyncio.create_task(asyncio.to_thread(generate, following))
-            async with sessions() as session, session.begin():
-                written = await insert_drafts(session, drafts, next_ids, write_rows)
-                summary = summary.plus(written)
-            gc.collect()
-            if on_progress is not None:
-                on_progress(summary.contacts)
-    async with sessions() as session, session.begin():
-        await advance_id_sequences(session)
+                if following < len(message_counts):
+                    upcoming = asyncio.create_task(
+                        asyncio.to_thread(generate, following)
+                    )
+                async with sessions() as session, session.begin():
+                    written = await insert_drafts(session, drafts, next_ids, write_rows)
+                    summary = summary.plus(written)
+                gc.collect()
+                if on_progress is not None:
+                    on_progress(summary.contacts)
+    finally:
+        if upcoming is not None:
+            upcoming.cancel()
+        # Committed batches keep their ids even when a later batch failed.
+        async with sessions() as session, session.begin():
+            await advance_id_sequences(session)
     return summary
 
 
