@@ -87,6 +87,17 @@ async def test_excel_separator_line_and_crlf(runtime: Runtime, tmp_path: Path) -
     assert contact.attributes == {"Name;Surname": "Ana;Marija"}
 
 
+async def test_full_name_column_split(runtime: Runtime, tmp_path: Path) -> None:
+    text = "Full Name;Phone\nAna Marija Horvat;01 555 0100\nMadonna;\n"
+    result = await import_file(runtime, write_csv(tmp_path, text))
+    assert result.created == 2
+    ana, madonna = await stored(runtime, Contact)
+    assert ana.first_name == "Ana Marija"
+    assert ana.last_name == "Horvat"
+    assert madonna.first_name == "Madonna"
+    assert madonna.last_name == ""
+
+
 async def test_bad_rows_reported_rest_imported(
     runtime: Runtime, tmp_path: Path
 ) -> None:

@@ -54,6 +54,7 @@ ADDRESS_LIMITS = {"street": 200, "city": 100, "postal_code": 20}
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "first_name": ("first name", "firstname", "given name", "ime"),
     "last_name": ("last name", "lastname", "surname", "family name", "prezime"),
+    "full_name": ("name", "full name", "ime i prezime"),
     "email": ("email", "e mail", "email address", "e mail adresa"),
     "mobile_1": ("mobile", "mobile 1", "mobile1", "gsm", "mobitel", "mobitel 1"),
     "phone_1": ("phone", "phone 1", "phone1", "telefon", "telefon 1"),
@@ -70,6 +71,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 }
 CROATIAN_BOOLEANS = {"da": "true", "ne": "false"}
 IDENTIFYING_FIELDS = ("first_name", "last_name", "email", "mobile_1")
+IDENTIFYING_COLUMNS = (*IDENTIFYING_FIELDS, "full_name")
 COUNTRY_NAMES = {
     "croatia": "HR",
     "hrvatska": "HR",
@@ -279,6 +281,11 @@ class RowParser:
 
     def _clean_contact(self, values: dict[str, str]) -> dict[str, Any]:
         fields = {name: values[name] for name in EDITABLE_FIELDS if name in values}
+        full_name = values.get("full_name", "").split()
+        if full_name and not (fields.get("first_name") or fields.get("last_name")):
+            # "Ana Marija Horvat" gives first name "Ana Marija" and last name "Horvat".
+            fields["first_name"] = " ".join(full_name[:-1]) or full_name[0]
+            fields["last_name"] = full_name[-1] if len(full_name) > 1 else ""
         for flag in ("do_not_send_sms", "do_not_send_email"):
             if flag not in fields:
                 continue
@@ -291,14 +298,21 @@ class RowParser:
         clean = clean_fields(fields, self.region)
         return {name: value for name, value in clean.items() if value not in (None, "")}
 
+    def _position_of(self, field: str) -> int:
+        """The column of ``field``, or the full name column it was split from."""
+        position = self.column_of.get(field)
+        return self.column_of["full_name"] if position is None else position
+
     def _row_errors(
         self, number: int, error: ContactValidationError, values: dict[str, str]
     ) -> list[RowError]:
         return [
             RowError(
                 number,
-                self.headers[self.column_of[item.field]],
-                values.get(item.field, ""),
+                self.headers[self._position_of(item.field)],
+                values[item.field]
+                if item.field in values
+                else values.get("full_name", ""),
                 item.reason,
             )
             for item in error.errors
@@ -327,12 +341,12 @@ def read_rows(
     except csv.Error as error:
         raise ImportFileError(f"{path} is not valid CSV: {error}.") from None
     parser = RowParser(headers, region)
-    if not set(parser.columns.values()) & set(IDENTIFYING_FIELDS):
+    if not set(parser.columns.values()) & set(IDENTIFYING_COLUMNS):
         raise ImportFileError(
-            f"{path} has no column for a first name, last name, email or mobile in "
+            f"{path} has no column for a name, email or mobile in "
             f"its header ({', '.join(parser.headers)}). Name the columns, for "
-            "example, first name, last name, email and mobile 1; "
-            "`logsteer import contacts --help` lists every name understood."
+            "example, first name, last name, email and mobile 1. "
+            "`logsteer import contacts --help` lists every header name it reads."
         )
 
     def numbered() -> Iterator[tuple[int, list[str]]]:
