@@ -14,10 +14,12 @@ from sqlalchemy import func, select
 
 from logsteer_tui.config import Settings, load_settings
 from logsteer_tui.db.models import (
+    Contact,
     Delivery,
     DeliveryStatus,
     Message,
     MessageStatus,
+    MessageStatusEvent,
     ScheduleRun,
     ScheduleRunStatus,
     ScheduleStatus,
@@ -128,7 +130,14 @@ async def test_run_sends_each_contact_once(app: Runtime) -> None:
     assert set(outbox_recipients(app).values()) == {1}
     async with app.sessions() as session:
         statuses = (await session.scalars(select(Message.status))).all()
+        contact = await session.get(Contact, ids[0])
+        history = (await session.scalars(select(MessageStatusEvent.status))).all()
     assert set(statuses) == {MessageStatus.SENT}
+    assert Counter(history) == {MessageStatus.PENDING: 5, MessageStatus.SENT: 5}
+    assert contact is not None
+    assert contact.last_sms_sent_body == "Hi Ana0"
+    assert contact.last_sms_sent_at is not None
+    assert contact.last_message_at == contact.last_sms_sent_at
 
 
 async def test_stop_reply_before_send_is_skipped(app: Runtime) -> None:

@@ -1,0 +1,612 @@
+"""The Schedules screen: planned sends, their runs, and a form to plan new ones.
+
+Lists and actions go through the SchedulerService from workers. Progress of a
+running run arrives as ScheduleRunProgressed hub events, one per sent batch;
+the screen turns each into a ProgressUpdated message whose ``can_replace``
+drops older updates of the same run still in the queue, so a fast run cannot
+flood the screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import (
+    Button,
+    DataTable,
+    Footer,
+    Input,
+    Label,
+    ProgressBar,
+    Select,
+    Static,
+)
+
+from logsteer_tui.db.models import MessageType, ScheduleRun, ScheduleRunStatus
+from logsteer_tui.errors import LogsteerError
+from logsteer_tui.runtime import Runtime, database_url
+from logsteer_tui.screens.base import HubEvent, LogsteerScreen, PaletteCommand
+from logsteer_tui.screens.confirm import ConfirmScreen
+from logsteer_tui.services.events import ScheduleChanged, ScheduleRunProgressed
+from logsteer_tui.services.schedules import (
+    SchedulePlan,
+    ScheduleRequest,
+    ScheduleSummary,
+)
+from logsteer_tui.services.segments import SegmentService
+from logsteer_tui.widgets.status_bar import StatusBar
+
+MESSAGE_ROWS = 3
+"""Messages one form can plan at once, such as a reminder and a follow-up."""
+
+
+@dataclass(frozen=True)
+class ScheduleTarget:
+    """Whom a new schedule sends to: a saved segment, or marked contacts."""
+
+    segment: str | None = None
+    contact_ids: tuple[int, ...] | None = None
+
+    @property
+    def label(self) -> str:
+        if self.contact_ids is not None:
+            return f"{len(self.contact_ids):,} marked contacts"
+        return self.segment or ""
+
+
+class ScheduleFormScreen(ModalScreen[int]):
+    """Plans up to three messages; dismisses with the number of schedules saved.
+
+    | Key | Action |
+    | --- | --- |
+    | ctrl+r | Preview the messages |
+    | ctrl+s | Save, after the preview and a confirmation |
+    | escape | Close without saving |
+    """
+
+    BINDINGS = [
+        Binding(
+            "ctrl+r",
+            "preview",
+            "Preview",
+            id="schedule_form.preview",
+            tooltip="Check the messages and count who would get them now",
+        ),
+        Binding(
+            "ctrl+s",
+            "save",
+            "Save",
+            id="schedule_form.save",
+            tooltip="Save the schedules after a confirmation",
+        ),
+        Binding(
+            "escape",
+            "close",
+            "Close",
+            id="schedule_form.close",
+            tooltip="Close without saving",
+        ),
+    ]
+
+    class Previewed(Message):
+        def __init__(self, plans: Sequence[SchedulePlan], text: str) -> None:
+            super().__init__()
+            self.plans = plans
+            self.text = text
+
+    class Saved(Message):
+        def __init__(self, count: int) -> None:
+            super().__init__()
+            self.count = count
+
+    def __init__(self, runtime: Runtime, target: ScheduleTarget | None = None) -> None:
+        super().__init__(id="schedule-form-screen")
+        self.runtime = runtime
+        self.target = target
+        self.plans: list[SchedulePlan] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="schedule-form"):
+            yield Label("Plan messages", classes="schedule-form-title")
+            with Horizontal(classes="schedule-form-row"):
+                if self.target is not None:
+                    yield Label(f"To: {self.target.label}", id="schedule-target")
+                else:
+                    yield Select[str](
+                        [], prompt="Segment", id="schedule-segment", allow_blank=True
+                    )
+                yield Select[str](
+                    [(member.value, member.value) for member in MessageType],
+                    value=MessageType.PROMOTIONAL.value,
+                    allow_blank=False,
+                    id="schedule-type",
+                )
+            for index in range(MESSAGE_ROWS):
+                with Horizontal(classes="schedule-form-row"):
+                    yield Input(
+                        placeholder=f"Message {index + 1}: Hi {{{{ first_name }}}}",
+                        id=f"schedule-body-{index}",
+                        classes="schedule-body",
+                    )
+                    yield Input(
+                        placeholder="+2h, mon 08:30",
+                        id=f"schedule-at-{index}",
+                        classes="schedule-at",
+                    )
+                    yield Input(
+                        placeholder="once",
+                        id=f"schedule-every-{index}",
+                        classes="schedule-every",
+                    )
+            with VerticalScroll(id="schedule-preview-box"):
+                yield Static(
+                    "Fill in a message and a time, then press ctrl+r to preview.",
+                    id="schedule-preview",
+                    markup=False,
+                )
+            with Horizontal(id="schedule-form-buttons"):
+                yield Button("Preview (ctrl+r)", id="schedule-preview-button")
+                yield Button(
+                    "Save (ctrl+s)",
+                    variant="primary",
+                    id="schedule-save-button",
+                    disabled=True,
+                )
+                yield Button("Close (esc)", id="schedule-close-button")
+
+    def on_mount(self) -> None:
+        if self.target is None:
+            self._load_segments()
+        self.query_one("#schedule-body-0", Input).focus()
+
+    @work(exclusive=True, group="schedule-form-segments", exit_on_error=False)
+    async def _load_segments(self) -> None:
+        service = SegmentService.from_settings(
+            self.runtime.sessions, self.runtime.settings
+        )
+        names = [segment.name for segment in await service.list_segments()]
+        self.query_one("#schedule-segment", Select).set_options(
+            [(name, name) for name in names]
+        )
+
+    def requests(self) -> list[ScheduleRequest]:
+        """Read the filled message rows; a row with no text is ignored."""
+        if self.target is not None:
+            segment, contact_ids = self.target.segment, self.target.contact_ids
+        else:
+            value = self.query_one("#schedule-segment", Select).value
+            segment = value if isinstance(value, str) else None
+            contact_ids = None
+        message_type = MessageType(str(self.query_one("#schedule-type", Select).value))
+        requests = []
+        for index in range(MESSAGE_ROWS):
+            body = self.query_one(f"#schedule-body-{index}", Input).value
+            if not body.strip():
+                continue
+            requests.append(
+                ScheduleRequest(
+                    at=self.query_one(f"#schedule-at-{index}", Input).value,
+                    body=body,
+                    segment=segment,
+                    contact_ids=contact_ids,
+                    message_type=message_type,
+                    every=self.query_one(f"#schedule-every-{index}", Input).value,
+                    grace=timedelta(hours=1),
+                )
+            )
+        return requests
+
+    def on_input_changed(self, _event: Input.Changed) -> None:
+        # A changed form needs a new preview before it can be saved.
+        self.plans = []
+        self.query_one("#schedule-save-button", Button).disabled = True
+
+    @on(Button.Pressed, "#schedule-preview-button")
+    def action_preview(self) -> None:
+        requests = self.requests()
+        if not requests:
+            self.notify("Write at least one message first.", severity="warning")
+            return
+        self.query_one("#schedule-preview", Static).update("Counting …")
+        self._preview(requests)
+
+    @work(exclusive=True, group="schedule-form-preview", exit_on_error=False)
+    async def _preview(self, requests: list[ScheduleRequest]) -> None:
+        service = self.runtime.schedules
+        plans = []
+        lines: list[str] = []
+        for number, request in enumerate(requests, start=1):
+            try:
+                plan = await service.plan(request)
+            except LogsteerError as error:
+                self.post_message(self.Previewed([], f"Message {number}: {error}"))
+                return
+            preview = await service.preview(plan)
+            zone = service.zone
+            first = plan.first_run.astimezone(zone)
+            repeat = f", {plan.recurrence.rule}" if plan.recurrence else ""
+            lines.append(f"Message {number}: {first:%a %Y-%m-%d %H:%M}{repeat}")
+            lines.extend(f"  {line}" for line in preview.lines())
+            plans.append(plan)
+        self.post_message(self.Previewed(plans, "\n".join(lines)))
+
+    def on_schedule_form_screen_previewed(self, message: Previewed) -> None:
+        self.plans = list(message.plans)
+        self.query_one("#schedule-preview", Static).update(message.text)
+        self.query_one("#schedule-save-button", Button).disabled = not self.plans
+
+    @on(Button.Pressed, "#schedule-save-button")
+    def action_save(self) -> None:
+        if not self.plans:
+            self.notify("Preview the messages first (ctrl+r).", severity="warning")
+            return
+        count = len(self.plans)
+        question = f"Save {count} schedule{'s' if count != 1 else ''}?"
+
+        def saved(confirmed: bool | None) -> None:
+            if confirmed:
+                self._save(list(self.plans))
+
+        self.app.push_screen(ConfirmScreen(question, confirm_label="Save"), saved)
+
+    @work(exclusive=True, group="schedule-form-save")
+    async def _save(self, plans: list[SchedulePlan]) -> None:
+        ids = await self.runtime.schedules.create(plans)
+        self.post_message(self.Saved(len(ids)))
+
+    def on_schedule_form_screen_saved(self, message: Saved) -> None:
+        self.dismiss(message.count)
+
+    @on(Button.Pressed, "#schedule-close-button")
+    def action_close(self) -> None:
+        self.dismiss(0)
+
+
+class SchedulesScreen(LogsteerScreen):
+    """Every schedule with its status, next run and counts, and the runs of one.
+
+    | Key | Action |
+    | --- | --- |
+    | n | Plan new messages |
+    | p | Pause the highlighted schedule |
+    | r | Resume it |
+    | c | Cancel it |
+    | s | Send the highlighted run now (missed, failed or interrupted) |
+    | tab | Move between the schedules and their runs |
+    | escape | Back |
+    """
+
+    BINDINGS = [
+        Binding("n", "new", "New", id="schedules.new", tooltip="Plan new messages"),
+        Binding(
+            "p",
+            "pause",
+            "Pause",
+            id="schedules.pause",
+            tooltip="Stop the schedule firing, and its running run",
+        ),
+        Binding(
+            "r",
+            "resume",
+            "Resume",
+            id="schedules.resume",
+            tooltip="Let a paused schedule fire again",
+        ),
+        Binding(
+            "c",
+            "cancel_schedule",
+            "Cancel",
+            id="schedules.cancel",
+            tooltip="Cancel the schedule for good",
+        ),
+        Binding(
+            "s",
+            "send_now",
+            "Send now",
+            id="schedules.send_now",
+            tooltip="Send the highlighted run now",
+        ),
+        Binding(
+            "escape", "back", "Back", id="schedules.back", tooltip="Back to contacts"
+        ),
+    ]
+
+    class Loaded(Message):
+        def __init__(self, summaries: Sequence[ScheduleSummary]) -> None:
+            super().__init__()
+            self.summaries = summaries
+
+    class HistoryLoaded(Message):
+        def __init__(self, schedule_id: int, runs: Sequence[ScheduleRun]) -> None:
+            super().__init__()
+            self.schedule_id = schedule_id
+            self.runs = runs
+
+    class ProgressUpdated(Message):
+        """The latest counts of one run; a newer one replaces it in the queue."""
+
+        def __init__(self, event: ScheduleRunProgressed) -> None:
+            super().__init__()
+            self.event = event
+
+        def can_replace(self, message: Message) -> bool:
+            return (
+                isinstance(message, SchedulesScreen.ProgressUpdated)
+                and message.event.run_id == self.event.run_id
+            )
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime)
+        self.summaries: dict[int, ScheduleSummary] = {}
+        self.runs: dict[int, ScheduleRun] = {}
+        self.progress_events = 0
+        """ProgressUpdated messages handled, which tests compare with the events."""
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="schedules-title-row"):
+            yield Label("Schedules", id="schedules-title")
+            yield Label("", id="schedules-count")
+        yield DataTable(id="schedules-table", cursor_type="row", zebra_stripes=True)
+        with Horizontal(id="schedules-progress-row"):
+            yield Label("", id="schedules-progress-label")
+            yield ProgressBar(id="schedules-progress", show_eta=False)
+        yield DataTable(id="schedules-runs", cursor_type="row")
+        yield StatusBar(database_url(self.runtime.settings, self.runtime.paths))
+        yield Footer()
+
+    @property
+    def table(self) -> DataTable[str]:
+        return self.query_one("#schedules-table", DataTable)
+
+    @property
+    def runs_table(self) -> DataTable[str]:
+        return self.query_one("#schedules-runs", DataTable)
+
+    def on_mount(self) -> None:
+        table = self.table
+        table.add_column("ID", key="id", width=4)
+        table.add_column("Status", key="status", width=9)
+        table.add_column("Next run", key="next", width=16)
+        table.add_column("Sent", key="sent", width=6)
+        table.add_column("Skip", key="skipped", width=5)
+        table.add_column("Fail", key="failed", width=5)
+        table.add_column("Name", key="name", width=22)
+        runs = self.runs_table
+        runs.add_column("Run", key="id", width=5)
+        runs.add_column("Planned", key="planned", width=16)
+        runs.add_column("Status", key="status", width=9)
+        runs.add_column("Sent", key="sent", width=6)
+        runs.add_column("Skip", key="skipped", width=5)
+        runs.add_column("Fail", key="failed", width=5)
+        runs.add_column("Of", key="total", width=6)
+        self.query_one("#schedules-progress-row").display = False
+        table.focus()
+        self.reload()
+
+    def palette_commands(self) -> Iterable[PaletteCommand]:
+        yield PaletteCommand("Plan new messages", "Schedule SMS", self.action_new)
+        yield PaletteCommand(
+            "Send the highlighted run now",
+            "Missed or interrupted",
+            self.action_send_now,
+        )
+
+    # Loading.
+
+    def reload(self) -> None:
+        self._load()
+
+    @work(exclusive=True, group="schedules-load", exit_on_error=False)
+    async def _load(self) -> None:
+        self.post_message(self.Loaded(await self.runtime.schedules.summaries()))
+
+    @work(exclusive=True, group="schedules-history", exit_on_error=False)
+    async def _load_history(self, schedule_id: int) -> None:
+        runs = await self.runtime.schedules.history(schedule_id)
+        self.post_message(self.HistoryLoaded(schedule_id, runs))
+
+    def on_schedules_screen_loaded(self, message: Loaded) -> None:
+        table = self.table
+        highlighted = self.highlighted_id()
+        table.clear()
+        self.summaries = {summary.id: summary for summary in message.summaries}
+        for summary in message.summaries:
+            table.add_row(*self._cells(summary), key=str(summary.id))
+        if highlighted in self.summaries:
+            table.move_cursor(row=table.get_row_index(str(highlighted)))
+        count = len(self.summaries)
+        self.query_one("#schedules-count", Label).update(
+            f"{count} schedule{'s' if count != 1 else ''}"
+        )
+        self._show_selected()
+
+    def on_schedules_screen_history_loaded(self, message: HistoryLoaded) -> None:
+        if message.schedule_id != self.highlighted_id():
+            return
+        runs = self.runs_table
+        runs.clear()
+        self.runs = {run.id: run for run in message.runs}
+        zone = self.runtime.schedules.zone
+        for run in message.runs:
+            runs.add_row(
+                str(run.id),
+                f"{run.planned_at.astimezone(zone):%Y-%m-%d %H:%M}",
+                run.status.value,
+                str(run.sent),
+                str(run.skipped),
+                str(run.failed),
+                str(run.total),
+                key=str(run.id),
+            )
+
+    def _cells(self, summary: ScheduleSummary) -> list[str]:
+        zone = self.runtime.schedules.zone
+        next_run = (
+            f"{summary.next_run_at.astimezone(zone):%Y-%m-%d %H:%M}"
+            if summary.next_run_at
+            else "-"
+        )
+        status = "running" if summary.running else summary.status.value
+        return [
+            str(summary.id),
+            status,
+            next_run,
+            str(summary.sent),
+            str(summary.skipped),
+            str(summary.failed),
+            summary.name,
+        ]
+
+    # Progress.
+
+    def on_hub_event(self, message: HubEvent) -> None:
+        event = message.event
+        if isinstance(event, ScheduleRunProgressed):
+            self.post_message(self.ProgressUpdated(event))
+        elif isinstance(event, ScheduleChanged):
+            self.reload()
+
+    def on_schedules_screen_progress_updated(self, message: ProgressUpdated) -> None:
+        self.progress_events += 1
+        event = message.event
+        if event.status != ScheduleRunStatus.RUNNING.value:
+            self.reload()
+        if event.schedule_id != self.highlighted_id():
+            return
+        self._show_progress(event)
+
+    def _show_progress(self, event: ScheduleRunProgressed) -> None:
+        row = self.query_one("#schedules-progress-row")
+        running = event.status == ScheduleRunStatus.RUNNING.value
+        row.display = running
+        done = event.sent + event.skipped + event.failed
+        self.query_one("#schedules-progress", ProgressBar).update(
+            total=max(event.total, 1), progress=done
+        )
+        self.query_one("#schedules-progress-label", Label).update(
+            Content(
+                f"Run {event.run_id}: {event.sent} sent, {event.skipped} skipped, "
+                f"{event.failed} failed of {event.total}"
+            )
+        )
+
+    def _show_selected(self) -> None:
+        schedule_id = self.highlighted_id()
+        if schedule_id is None:
+            self.runs_table.clear()
+            self.query_one("#schedules-progress-row").display = False
+            return
+        self._load_history(schedule_id)
+        running = self.summaries[schedule_id].running
+        if running is None:
+            self.query_one("#schedules-progress-row").display = False
+            return
+        self._show_progress(
+            ScheduleRunProgressed(
+                running.run_id,
+                running.schedule_id,
+                running.status.value,
+                running.total,
+                running.sent,
+                running.skipped,
+                running.failed,
+            )
+        )
+
+    @on(DataTable.RowHighlighted, "#schedules-table")
+    def _row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self._show_selected()
+
+    def highlighted_id(self) -> int | None:
+        table = self.table
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return int(key) if key is not None else None
+
+    def highlighted_run(self) -> ScheduleRun | None:
+        runs = self.runs_table
+        if runs.row_count == 0:
+            return None
+        key = runs.coordinate_to_cell_key(runs.cursor_coordinate).row_key.value
+        return self.runs.get(int(key)) if key is not None else None
+
+    # Actions.
+
+    def action_new(self) -> None:
+        self.open_form(None)
+
+    def open_form(self, target: ScheduleTarget | None) -> None:
+        def saved(count: int | None) -> None:
+            if count:
+                self.notify(f"Saved {count} schedule{'s' if count != 1 else ''}.")
+                self.reload()
+
+        self.app.push_screen(ScheduleFormScreen(self.runtime, target), saved)
+
+    def action_pause(self) -> None:
+        self._act("pause")
+
+    def action_resume(self) -> None:
+        self._act("resume")
+
+    def action_cancel_schedule(self) -> None:
+        schedule_id = self.highlighted_id()
+        if schedule_id is None:
+            return
+
+        def confirmed(answer: bool | None) -> None:
+            if answer:
+                self._act("cancel")
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Cancel schedule {schedule_id}? Contacts not yet sent to are skipped.",
+                confirm_label="Cancel it",
+            ),
+            confirmed,
+        )
+
+    def action_send_now(self) -> None:
+        run = self.highlighted_run()
+        if run is None:
+            self.notify("Highlight a run in the lower table first.")
+            return
+
+        def confirmed(answer: bool | None) -> None:
+            if answer:
+                self._send_now(run.id)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Send run {run.id} now? Interrupted contacts may already have the "
+                "SMS: check the provider's log first.",
+                confirm_label="Send",
+            ),
+            confirmed,
+        )
+
+    def _act(self, action: str) -> None:
+        schedule_id = self.highlighted_id()
+        if schedule_id is not None:
+            self._run_action(action, schedule_id)
+
+    @work(group="schedules-action")
+    async def _run_action(self, action: str, schedule_id: int) -> None:
+        await getattr(self.runtime.schedules, action)(schedule_id)
+
+    @work(group="schedules-action")
+    async def _send_now(self, run_id: int) -> None:
+        await self.runtime.schedules.send_now(run_id)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,188 @@
+"""Pilot tests of the Schedules screen at 80x24: list, plan, progress, actions."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from conftest import TERMINAL_SIZE
+from sqlalchemy import insert
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Label, ProgressBar, Static
+
+from logsteer_tui.app import LogsteerApp
+from logsteer_tui.config import Settings
+from logsteer_tui.db.models import Contact, ScheduleStatus
+from logsteer_tui.db.types import utc_now
+from logsteer_tui.runtime import Runtime
+from logsteer_tui.screens.browser import BrowserScreen
+from logsteer_tui.screens.confirm import ConfirmScreen
+from logsteer_tui.screens.schedules import ScheduleFormScreen, SchedulesScreen
+from logsteer_tui.services.events import Event, ScheduleRunProgressed
+from logsteer_tui.services.schedules import ScheduleRequest
+from logsteer_tui.services.segments import SegmentService
+
+
+@pytest.fixture(autouse=True)
+def no_listener(settings: Settings) -> None:
+    """Keep the webhook listener off, so tests never bind a real port."""
+    settings.listener.enabled = False
+    settings.sending.sms_per_second = 400
+
+
+async def settle(
+    pilot: Pilot[int], condition: Callable[[], bool], seconds: float = 10
+) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the screen did not reach the expected state in time")
+
+
+async def max_loop_lag(seconds: float, interval: float = 0.01) -> float:
+    """Return the longest delay past ``interval`` of a sleep, over ``seconds``."""
+    worst = 0.0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        await asyncio.sleep(interval)
+        worst = max(worst, time.monotonic() - started - interval)
+    return worst
+
+
+async def add_people(runtime: Runtime, count: int) -> None:
+    async with runtime.sessions() as session, session.begin():
+        await session.execute(
+            insert(Contact),
+            [
+                {
+                    "first_name": f"Ana{index}",
+                    "mobile_1": f"+38591{index:07d}",
+                    "sort_name": f"ana{index:05}",
+                }
+                for index in range(count)
+            ],
+        )
+    segments = SegmentService.from_settings(runtime.sessions, runtime.settings)
+    await segments.save("Everyone", {"match": "and", "conditions": []})
+
+
+async def open_schedules(pilot: Pilot[int]) -> SchedulesScreen:
+    app = pilot.app
+    await settle(pilot, lambda: isinstance(app.screen, BrowserScreen))
+    screen = SchedulesScreen(app.runtime)  # type: ignore[attr-defined]
+    await app.push_screen(screen)
+    await settle(pilot, lambda: screen.query_one("#schedules-table").row_count >= 0)
+    return screen
+
+
+def cells(screen: SchedulesScreen, row: int) -> list[str]:
+    table = screen.query_one("#schedules-table", DataTable)
+    return [str(cell) for cell in table.get_row_at(row)]
+
+
+async def test_list_shows_status_and_next_run(runtime: Runtime) -> None:
+    await add_people(runtime, 2)
+    plan = await runtime.schedules.plan(
+        ScheduleRequest(at="2031-01-06 09:00", body="Hi", segment="Everyone")
+    )
+    await runtime.schedules.create([plan])
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        screen = await open_schedules(pilot)
+        table = screen.query_one("#schedules-table", DataTable)
+        await settle(pilot, lambda: table.row_count == 1)
+        row = cells(screen, 0)
+        assert row[1] == "active"
+        assert row[2] == "2031-01-06 09:00"
+        assert row[3:6] == ["0", "0", "0"]
+        assert "1 schedule" in str(screen.query_one("#schedules-count", Label).content)
+
+
+async def test_form_plans_two_messages_after_preview(runtime: Runtime) -> None:
+    await add_people(runtime, 3)
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        screen = await open_schedules(pilot)
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, ScheduleFormScreen))
+        form = app.screen
+        assert isinstance(form, ScheduleFormScreen)
+        form.query_one("#schedule-segment").value = "Everyone"  # type: ignore[attr-defined]
+        form.query_one("#schedule-body-0").value = "Reminder {{ first_name }}"  # type: ignore[attr-defined]
+        form.query_one("#schedule-at-0").value = "+2h"  # type: ignore[attr-defined]
+        form.query_one("#schedule-body-1").value = "Follow-up"  # type: ignore[attr-defined]
+        form.query_one("#schedule-at-1").value = "+3d"  # type: ignore[attr-defined]
+        await pilot.press("ctrl+r")
+        preview = form.query_one("#schedule-preview", Static)
+        await settle(pilot, lambda: "Message 2" in str(preview.content))
+        text = str(preview.content)
+        assert "Contacts in the segment now: 3" in text
+        assert "Reminder Ana0" in text
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await settle(pilot, lambda: app.screen is screen)
+        table = screen.query_one("#schedules-table", DataTable)
+        await settle(pilot, lambda: table.row_count == 2)
+    summaries = await runtime.schedules.summaries()
+    assert {summary.status for summary in summaries} == {ScheduleStatus.ACTIVE}
+
+
+async def test_past_time_in_form_is_shown(runtime: Runtime) -> None:
+    await add_people(runtime, 1)
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        await open_schedules(pilot)
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, ScheduleFormScreen))
+        form = app.screen
+        form.query_one("#schedule-segment").value = "Everyone"  # type: ignore[attr-defined]
+        form.query_one("#schedule-body-0").value = "Hi"  # type: ignore[attr-defined]
+        form.query_one("#schedule-at-0").value = "2020-01-01 09:00"  # type: ignore[attr-defined]
+        await pilot.press("ctrl+r")
+        preview = form.query_one("#schedule-preview", Static)
+        await settle(pilot, lambda: "in the past" in str(preview.content))
+        assert "'2020-01-01 09:00'" in str(preview.content)
+        assert form.query_one("#schedule-save-button").disabled
+
+
+async def test_progress_reaches_screen_while_it_stays_responsive(
+    runtime: Runtime,
+) -> None:
+    await add_people(runtime, 2000)
+    plan = await runtime.schedules.plan(
+        ScheduleRequest(at="+1m", body="Hi {{ first_name }}", segment="Everyone")
+    )
+    (schedule_id,) = await runtime.schedules.create([plan])
+    events: list[Event] = []
+    runtime.hub.subscribe(events.append)
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        screen = await open_schedules(pilot)
+        table = screen.query_one("#schedules-table", DataTable)
+        await settle(pilot, lambda: table.row_count == 1)
+        await runtime.schedules.fire(schedule_id, now=utc_now() + timedelta(minutes=2))
+        row = screen.query_one("#schedules-progress-row")
+        await settle(pilot, lambda: bool(row.display))
+        # The event loop keeps waking up on time while the run sends, and keys
+        # are handled: the form opens and closes.
+        lag = asyncio.create_task(max_loop_lag(seconds=1.0))
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, ScheduleFormScreen), 5)
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen is screen, 5)
+        assert runtime.schedules.running_tasks()
+        assert await lag < 0.25
+        await settle(pilot, lambda: cells(screen, 0)[3] == "2000", 30)
+        bar = screen.query_one("#schedules-progress", ProgressBar)
+        assert bar.progress == 2000
+    published = [event for event in events if isinstance(event, ScheduleRunProgressed)]
+    assert 0 < screen.progress_events <= len(published)
