@@ -9,7 +9,7 @@ import pytest
 from conftest import TERMINAL_SIZE
 from sqlalchemy import insert
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Label
+from textual.widgets import DataTable, Input, Label
 
 from logsteer_tui.app import LogsteerApp
 from logsteer_tui.config import Settings
@@ -214,3 +214,20 @@ async def test_header_click_sorts_by_column(runtime: Runtime) -> None:
         await pilot.click("#browser-table", offset=(40, 0))
         await settle(pilot, lambda: names_shown(app) == ["Ana", "Bea"])
         assert screen.query_state.descending
+
+
+async def test_empty_results_explain_and_escape_clears(runtime: Runtime) -> None:
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        screen = await open_browser(pilot)
+        hint = screen.query_one("#browser-empty", Label)
+        await settle(pilot, lambda: hint.has_class("-visible"))
+        assert "Press a to create one" in str(hint.content)
+
+        await runtime.contacts.create({"first_name": "Ana"})
+        await pilot.press("slash", *"zzz")
+        await settle(pilot, lambda: "No contact matches zzz" in str(hint.content))
+        await pilot.press("escape")
+        await settle(pilot, lambda: names_shown(app) == ["Ana"])
+        assert not hint.has_class("-visible")
+        assert screen.query_one("#browser-search", Input).value == ""

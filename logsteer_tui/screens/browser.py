@@ -16,6 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Label
@@ -91,6 +92,7 @@ class BrowserScreen(LogsteerScreen):
     | a | New contact |
     | d | Delete the highlighted contact, after a confirmation |
     | / | Search |
+    | escape | Clear the search |
     | s | Sort by the next column |
     | r | Reverse the sort |
     """
@@ -110,6 +112,14 @@ class BrowserScreen(LogsteerScreen):
             "Search",
             id="browser.search",
             tooltip="Type to filter by name, phone or email",
+        ),
+        Binding(
+            "escape",
+            "clear_search",
+            "Clear search",
+            id="browser.clear_search",
+            tooltip="Show every contact again",
+            show=False,
         ),
         Binding(
             "s",
@@ -168,6 +178,7 @@ class BrowserScreen(LogsteerScreen):
                 compact=True,
             )
             yield Label("", id="browser-count")
+        yield Label("", id="browser-empty")
         yield ContactTable(id="browser-table", cursor_type="row", zebra_stripes=True)
         yield StatusBar(database_url(self.runtime.settings, self.runtime.paths))
         yield Footer()
@@ -314,6 +325,27 @@ class BrowserScreen(LogsteerScreen):
             label.update(f"{self.total:,} found")
         else:
             label.update(f"{self.total:,} contacts")
+        self._show_empty_hint()
+
+    def _show_empty_hint(self) -> None:
+        hint = self.query_one("#browser-empty", Label)
+        empty = self.total == 0 and not self.rows
+        hint.set_class(empty, "-visible")
+        if not empty:
+            return
+        if self.query_state.search:
+            hint.update(
+                Content.from_markup(
+                    "No contact matches [b]$search[/b]. Press escape to clear "
+                    "the search.",
+                    search=self.query_state.search,
+                )
+            )
+        else:
+            hint.update(
+                "No contacts yet. Press a to create one, or import a CSV file "
+                "with `logsteer import contacts FILE.csv`."
+            )
 
     # The table.
 
@@ -389,6 +421,10 @@ class BrowserScreen(LogsteerScreen):
 
     def action_search(self) -> None:
         self.query_one("#browser-search", Input).focus()
+
+    def action_clear_search(self) -> None:
+        self.query_one("#browser-search", Input).value = ""
+        self.table.focus()
 
     def action_open(self) -> None:
         row = self.highlighted_contact()
