@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import gc
 import logging
 import math
@@ -76,6 +77,7 @@ from logsteer_tui.services.demo_words import (
     City,
 )
 from logsteer_tui.services.messages import SENT_STATUSES
+from logsteer_tui.services.text import fold
 
 if TYPE_CHECKING:
     from logsteer_tui.runtime import Runtime
@@ -140,6 +142,12 @@ class ContactDraft:
     orders: list[dict[str, Any]] = field(default_factory=list)
     messages: list[MessageDraft] = field(default_factory=list)
     consent: list[ConsentDraft] = field(default_factory=list)
+
+
+@functools.lru_cache(maxsize=4096)
+def email_local_part(first: str, last: str) -> str:
+    """Build "ana.simic" from "Ana" and "Šimić"; cached, as names repeat often."""
+    return f"{fold(first)}.{fold(last)}".replace(" ", "")
 
 
 def weighted_pool(weights: Mapping[T, int]) -> tuple[T, ...]:
@@ -229,10 +237,8 @@ class DemoGenerator:
         return draft
 
     def _email(self, first: str, last: str, company: str) -> str:
-        folded = derived_columns({"first_name": first, "last_name": last})["sort_name"]
-        last_part, _, first_part = folded.partition(" ")
         domain = COMPANY_DOMAINS[company] if company else self.rng.choice(EMAIL_DOMAINS)
-        local = f"{first_part}.{last_part}".replace(" ", "")
+        local = email_local_part(first, last)
         email = f"{local}@{domain}"
         number = 1
         while email in self.used_emails:
