@@ -231,3 +231,15 @@ async def test_empty_results_explain_and_escape_clears(runtime: Runtime) -> None
         await settle(pilot, lambda: names_shown(app) == ["Ana"])
         assert not hint.has_class("-visible")
         assert screen.query_one("#browser-search", Input).value == ""
+
+
+async def test_new_contact_elsewhere_updates_count(runtime: Runtime) -> None:
+    await runtime.contacts.create({"first_name": "Ana"})
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        screen = await open_browser(pilot)
+        await settle(pilot, lambda: screen.total == 1)
+        await runtime.contacts.create({"first_name": "Bruno"})
+        await settle(pilot, lambda: screen.total == 2)
+        assert names_shown(app) == ["Ana"]
+        assert screen.stale

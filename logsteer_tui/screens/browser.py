@@ -480,8 +480,11 @@ class BrowserScreen(LogsteerScreen):
             if self._row_index(contact_id) is not None:
                 self._load_contact(contact_id)
             elif isinstance(event, ContactChanged):
-                # A new contact: show it when the user is back on this screen.
+                # A new contact. Reloading now would move the cursor the user
+                # is on, so its row shows when they come back to this screen,
+                # and only the count changes now.
                 self.stale = True
+                self._load_count(self.generation, self.query_state.search)
 
     def on_screen_resume(self) -> None:
         if self.stale:
