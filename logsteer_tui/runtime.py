@@ -61,7 +61,11 @@ class Runtime:
         sessions = session_factory(engine)
         hub = EventHub()
         inbound = InboundService(
-            sessions, settings.general.default_region, settings.consent, hub
+            sessions,
+            settings.general.default_region,
+            settings.consent,
+            hub,
+            engine=engine,
         )
         listener = WebhookListener(settings, inbound, hub)
         sms = SmsService(sessions, hub, settings, build_provider(settings, paths))
