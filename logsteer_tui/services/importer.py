@@ -299,7 +299,7 @@ class RowParser:
         return {name: value for name, value in clean.items() if value not in (None, "")}
 
     def _position_of(self, field: str) -> int:
-        """The column of ``field``, or the full name column it was split from."""
+        """Return the column of ``field``, or of the full name it was split from."""
         position = self.column_of.get(field)
         return self.column_of["full_name"] if position is None else position
 
