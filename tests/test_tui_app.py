@@ -160,3 +160,15 @@ async def test_start_failure_names_database(
         assert "Cannot open the database" in text
         assert str(folder) in text
         assert not isinstance(app.screen, BrowserScreen)
+
+
+async def test_open_contacts_returns_to_browser(runtime: Runtime) -> None:
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, BrowserScreen))
+        app.push_screen(ContactScreen(runtime, None))
+        app.push_screen(HelpScreen("Contact", []))
+        await settle(pilot, lambda: isinstance(app.screen, HelpScreen))
+        app.action_contacts()
+        await settle(pilot, lambda: isinstance(app.screen, BrowserScreen))
+        assert len(app.screen_stack) == 2
