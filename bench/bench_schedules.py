@@ -159,6 +159,8 @@ async def scheduled_run(
     count: int,
     concurrency: int,
     trace: bool,
+    workers: int = 2,
+    batch_size: int = 0,
 ) -> dict[str, Any]:
     runtime = Runtime.create(settings, paths)
     runtime.sms.provider = provider
@@ -187,7 +189,10 @@ async def scheduled_run(
             service.worker_id,
             rate=None,
             concurrency=concurrency,
+            workers=workers,
         )
+        if batch_size:
+            service.engine.batch_size = batch_size
         plan = await service.plan(
             ScheduleRequest(at="now", body=BODY, segment="Everyone")
         )
@@ -229,6 +234,8 @@ async def main(arguments: argparse.Namespace) -> dict[str, Any]:
                 count,
                 arguments.concurrency,
                 trace=False,
+                workers=arguments.workers,
+                batch_size=arguments.batch_size,
             )
             memory = {}
             for size in arguments.memory_sizes:
@@ -239,6 +246,8 @@ async def main(arguments: argparse.Namespace) -> dict[str, Any]:
                     size,
                     arguments.concurrency,
                     trace=True,
+                    workers=arguments.workers,
+                    batch_size=arguments.batch_size,
                 )
                 memory[size] = round(traced["peak_bytes"] / 2**20, 1)
         finally:
@@ -250,6 +259,8 @@ async def main(arguments: argparse.Namespace) -> dict[str, Any]:
     return {
         "recipients": count,
         "concurrency": arguments.concurrency,
+        "workers": arguments.workers,
+        "batch_size": arguments.batch_size or "engine default",
         "bare_messages_per_second": round(bare_rate, 1),
         "run_messages_per_second": round(run_rate, 1),
         "ratio": round(run_rate / bare_rate, 3),
@@ -264,6 +275,18 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument(
         "--concurrency", type=int, default=16, help="requests in flight (default 16)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="claim-send-record loops of the run (default 2, as in the app)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=0,
+        help="deliveries per claim (default: the engine's own, 100 with no rate)",
     )
     parser.add_argument(
         "--memory-sizes",

@@ -34,8 +34,10 @@ from logsteer_tui.services.schedules import (
     SchedulerService,
     ScheduleTimeError,
 )
+from logsteer_tui.services.schedules.checks import CachingRenderer
 from logsteer_tui.services.segments import SegmentService
 from logsteer_tui.services.sms.providers import OutgoingSms, ProviderReply
+from logsteer_tui.services.templates import TemplateError, TemplateRenderer
 from logsteer_tui.services.webhooks import IncomingSms
 
 EVERYONE = {"match": "and", "conditions": []}
@@ -415,3 +417,18 @@ async def test_recover_marks_unknown_sends_interrupted(app: Runtime) -> None:
     progress = await service.send_now(run_id, wait=True)
     assert progress.status is ScheduleRunStatus.FINISHED
     assert (progress.sent, progress.failed) == (2, 0)
+
+
+def test_caching_renderer_matches_renderer() -> None:
+    plain = TemplateRenderer()
+    cached = CachingRenderer()
+    template = "Hi {{ first_name }}{% if company %} from {{ company }}{% endif %}"
+    for fields in (
+        {"first_name": "Ana", "company": "Logsteer"},
+        {"first_name": "Ivo", "company": None},
+    ):
+        assert cached.render(template, fields) == plain.render(template, fields)
+    with pytest.raises(TemplateError) as caught:
+        cached.render("Hi {{ first_name }}", {"first_name": None})
+    assert "first_name is empty" in caught.value.message
+    assert cached.render("Hi {{ first_name }}", {"first_name": "Ema"}) == "Hi Ema"

@@ -1,6 +1,6 @@
 """`logsteer schedule`: plan, list, pause, resume, cancel and send scheduled SMS.
 
-Schedules made here are stored in the database; a running `logsteer serve` or
+Schedules made here are stored in the database. A running `logsteer serve` or
 TUI picks them up within its poll interval and sends them at their time.
 """
 
@@ -146,7 +146,7 @@ def _register_create(commands: Any) -> None:
 
 
 def confirm(question: str, yes: bool) -> None:
-    """Ask ``question`` on the terminal; raise NotConfirmedError unless answered y."""
+    """Ask ``question`` on the terminal; raise NotConfirmedError unless it gets y."""
     if yes:
         return
     if not sys.stdin.isatty():

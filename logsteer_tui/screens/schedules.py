@@ -1,8 +1,8 @@
 """The Schedules screen: planned sends, their runs, and a form to plan new ones.
 
 Lists and actions go through the SchedulerService from workers. Progress of a
-running run arrives as ScheduleRunProgressed hub events, one per sent batch;
-the screen turns each into a ProgressUpdated message whose ``can_replace``
+running run arrives as ScheduleRunProgressed hub events, one per sent batch.
+The screen turns each into a ProgressUpdated message, and its ``can_replace``
 drops older updates of the same run still in the queue, so a fast run cannot
 flood the screen.
 """

@@ -67,7 +67,7 @@ from logsteer_tui.db.models import (
 from logsteer_tui.db.types import utc_now
 from logsteer_tui.services.events import EventHub, ScheduleRunProgressed
 from logsteer_tui.services.messages import record_status
-from logsteer_tui.services.schedules.checks import judge_contact
+from logsteer_tui.services.schedules.checks import CachingRenderer, judge_contact
 from logsteer_tui.services.schedules.ratelimit import TokenBucket
 from logsteer_tui.services.segments import SegmentService, parse_definition
 from logsteer_tui.services.sms import DevProvider, ProviderError, SmsService
@@ -178,6 +178,7 @@ class RunEngine:
         batch = MAX_BATCH if rate is None else int(rate * BATCH_SECONDS)
         self.batch_size = max(1, min(MAX_BATCH, batch))
         self._recover_lock = asyncio.Lock()
+        self._renderer = CachingRenderer()
         self.stopping = False
         """Set by the scheduler on shutdown; loops stop after their batch."""
 
@@ -374,7 +375,11 @@ class RunEngine:
         for row in claimed:
             contact = contacts.get(row.contact_id)
             verdict = judge_contact(
-                self._sms, contact, schedule.body, schedule.transliterate
+                self._sms,
+                contact,
+                schedule.body,
+                schedule.transliterate,
+                self._renderer,
             )
             if verdict.status is not None or verdict.preview is None:
                 outcomes.append(

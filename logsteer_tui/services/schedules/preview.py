@@ -10,7 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from logsteer_tui.db.models import Contact, DeliveryStatus
-from logsteer_tui.services.schedules.checks import REASON_LABELS, judge_contact
+from logsteer_tui.services.schedules.checks import (
+    REASON_LABELS,
+    CachingRenderer,
+    judge_contact,
+)
 from logsteer_tui.services.sms import SmsService
 
 PREVIEW_BATCH = 500
@@ -68,6 +72,7 @@ async def build_preview(
     contacts = sendable = parts = 0
     sample: str | None = None
     sample_contact = ""
+    renderer = CachingRenderer()
     last_id = 0
     while True:
         async with sessions() as session:
@@ -90,7 +95,7 @@ async def build_preview(
         last_id = batch[-1].id
         for contact in batch:
             contacts += 1
-            verdict = judge_contact(sms, contact, body, transliterate)
+            verdict = judge_contact(sms, contact, body, transliterate, renderer)
             label = REASON_LABELS.get(verdict.code, verdict.code)
             if verdict.status is DeliveryStatus.SKIPPED:
                 skipped[label] += 1
