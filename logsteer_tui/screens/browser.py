@@ -237,8 +237,6 @@ class BrowserScreen(LogsteerScreen):
             replace=False,
         )
 
-    # NOTE: a search that matches few contacts takes about 200 ms on 100,000
-    # contacts, because the page query walks the sort index (docs/benchmarks.md).
     @work(exclusive=True, group="browser-page", exit_on_error=False)
     async def _load_page(
         self, generation: int, query: Query, after: PageCursor | None, replace: bool

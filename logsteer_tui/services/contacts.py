@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute, selectinload
+from sqlalchemy.sql.expression import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from logsteer_tui.db.models import (
     Channel,
@@ -208,6 +210,8 @@ class ContactService:
         self._sessions = sessions
         self.region = region
         self._hub = hub
+        bind = sessions.kw.get("bind")
+        self._sqlite = bind is not None and bind.dialect.name == "sqlite"
 
     def _page_query(
         self,
@@ -229,14 +233,23 @@ class ContactService:
             Contact.last_sms_received_at,
             column.label("sort_value"),
         )
+        order: ColumnElement[Any] = column
         condition = search_condition(search)
         if condition is not None:
             query = query.where(condition)
+            if self._sqlite:
+                # Walking the sort index to find a rare word reads nearly every row
+                # in index order (about 130 ms on 100,000 contacts); a unary plus
+                # keeps SQLite off the index, so it scans the table once and keeps
+                # the top rows in a heap (about 25 ms for any word).
+                order = UnaryExpression(
+                    column, operator=custom_op("+"), type_=column.type
+                )
         if after is not None:
             query = query.where(_after_condition(column, after, descending))
         if descending:
-            return query.order_by(column.desc().nulls_last(), Contact.id.desc())
-        return query.order_by(column.asc().nulls_first(), Contact.id.asc())
+            return query.order_by(order.desc().nulls_last(), Contact.id.desc())
+        return query.order_by(order.asc().nulls_first(), Contact.id.asc())
 
     async def page(
         self,
