@@ -17,6 +17,7 @@ from logsteer_tui.db.models import Contact, ContactSource
 from logsteer_tui.runtime import Runtime
 from logsteer_tui.screens.browser import PAGE_SIZE, BrowserScreen
 from logsteer_tui.screens.confirm import ConfirmScreen
+from logsteer_tui.screens.contact import ContactScreen
 from logsteer_tui.services.contacts import derived_columns
 
 
@@ -116,6 +117,21 @@ async def test_search_filters_as_you_type(runtime: Runtime) -> None:
         await pilot.press(*["backspace"] * 7, *"nobody")
         await settle(pilot, lambda: names_shown(app) == [])
         assert "0 found" in str(screen.query_one("#browser-count", Label).content)
+
+
+async def test_down_from_search_opens_match(runtime: Runtime) -> None:
+    await runtime.contacts.create({"first_name": "Ana", "last_name": "Horvat"})
+    await runtime.contacts.create({"first_name": "Ivo", "last_name": "Horvat"})
+    await runtime.contacts.create({"first_name": "Marko", "last_name": "Kovač"})
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        await open_browser(pilot)
+        await pilot.press("slash", *"horvat")
+        await settle(pilot, lambda: names_shown(app) == ["Ana Horvat", "Ivo Horvat"])
+        await pilot.press("down", "down", "enter")
+        await settle(pilot, lambda: isinstance(app.screen, ContactScreen))
+        assert isinstance(app.screen, ContactScreen)
+        assert app.screen.contact_id == 2
 
 
 async def test_paging_loads_more_rows_moving_down(runtime: Runtime) -> None:

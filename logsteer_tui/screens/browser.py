@@ -92,6 +92,7 @@ class BrowserScreen(LogsteerScreen):
     | a | New contact |
     | d | Delete the highlighted contact, after a confirmation |
     | / | Search |
+    | down | From the search field, move to the results |
     | escape | Clear the search |
     | s | Sort by the next column |
     | r | Reverse the sort |
@@ -119,6 +120,14 @@ class BrowserScreen(LogsteerScreen):
             "Clear search",
             id="browser.clear_search",
             tooltip="Show every contact again",
+            show=False,
+        ),
+        Binding(
+            "down",
+            "focus_results",
+            "Results",
+            id="browser.focus_results",
+            tooltip="Move from the search field to the results",
             show=False,
         ),
         Binding(
@@ -419,6 +428,10 @@ class BrowserScreen(LogsteerScreen):
 
     def action_search(self) -> None:
         self.query_one("#browser-search", Input).focus()
+
+    def action_focus_results(self) -> None:
+        # The table binds down itself, so this runs only from the search field.
+        self.table.focus()
 
     def action_clear_search(self) -> None:
         self.query_one("#browser-search", Input).value = ""
