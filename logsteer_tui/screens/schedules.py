@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,7 +20,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import (
     Button,
     DataTable,
@@ -36,6 +37,7 @@ from logsteer_tui.errors import LogsteerError
 from logsteer_tui.runtime import Runtime, database_url
 from logsteer_tui.screens.base import HubEvent, LogsteerScreen, PaletteCommand
 from logsteer_tui.screens.confirm import ConfirmScreen
+from logsteer_tui.screens.segment_results import SegmentResultsScreen
 from logsteer_tui.services.events import ScheduleChanged, ScheduleRunProgressed
 from logsteer_tui.services.schedules import (
     SchedulePlan,
@@ -61,6 +63,20 @@ class ScheduleTarget:
         if self.contact_ids is not None:
             return f"{len(self.contact_ids):,} marked contacts"
         return self.segment or ""
+
+
+def schedule_target(screen: Screen[Any]) -> ScheduleTarget | None:
+    """Return whom "schedule for these contacts" on ``screen`` sends to.
+
+    On a segment's results that is the marked contacts, or with none marked the
+    saved segment itself, evaluated again at send time. Other screens have no
+    target.
+    """
+    if not isinstance(screen, SegmentResultsScreen):
+        return None
+    if screen.marked_ids:
+        return ScheduleTarget(contact_ids=tuple(sorted(screen.marked_ids)))
+    return ScheduleTarget(segment=screen.title_text)
 
 
 class ScheduleFormScreen(ModalScreen[int]):

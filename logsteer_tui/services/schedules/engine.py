@@ -282,8 +282,10 @@ class RunEngine:
         return self._segments.condition(parse_definition(segment.definition))
 
     async def _send_loop(self, run_id: int, schedule: Schedule, bound: int) -> None:
+        if not await self._is_running(run_id):
+            return
         for _ in range(bound):
-            if self.stopping or not await self._is_running(run_id):
+            if self.stopping:
                 return
             prepared, claimed = await self._claim(run_id, schedule)
             if not claimed:
@@ -291,7 +293,11 @@ class RunEngine:
             if prepared:
                 results = await asyncio.gather(*(self._send(p) for p in prepared))
                 await self._record(run_id, results)
-            self._hub.publish(_event(await self.progress(run_id)))
+            progress = await self.progress(run_id)
+            self._hub.publish(_event(progress))
+            # A pause or cancel stops the loop after the batch it came during.
+            if progress.status is not ScheduleRunStatus.RUNNING:
+                return
 
     async def _is_running(self, run_id: int) -> bool:
         async with self._sessions() as session:
@@ -371,7 +377,7 @@ class RunEngine:
     ) -> list[_Prepared]:
         provider = self._sms.provider
         outcomes: list[dict[str, Any]] = []
-        messages: list[tuple[int, Contact, Message]] = []
+        messages: list[tuple[int, Contact, dict[str, Any]]] = []
         for row in claimed:
             contact = contacts.get(row.contact_id)
             verdict = judge_contact(
@@ -394,46 +400,56 @@ class RunEngine:
             assert contact is not None
             assert contact.mobile_1 is not None
             preview = verdict.preview
+            now = utc_now()
             messages.append(
                 (
                     row.id,
                     contact,
-                    Message(
-                        contact_id=contact.id,
-                        channel=Channel.SMS,
-                        direction=Direction.OUT,
-                        type=schedule.message_type,
-                        status=MessageStatus.PENDING,
-                        from_address=provider.sender,
-                        to_address=contact.mobile_1,
-                        body=preview.body,
-                        template=schedule.body,
-                        parts=preview.count.parts,
-                        encoding=preview.count.encoding.value,
-                        provider=provider.name,
-                    ),
+                    {
+                        "contact_id": contact.id,
+                        "channel": Channel.SMS,
+                        "direction": Direction.OUT,
+                        "type": schedule.message_type,
+                        "status": MessageStatus.PENDING,
+                        "from_address": provider.sender,
+                        "to_address": contact.mobile_1,
+                        "body": preview.body,
+                        "template": schedule.body,
+                        "parts": preview.count.parts,
+                        "encoding": preview.count.encoding.value,
+                        "provider": provider.name,
+                        "needs_review": False,
+                        "created_at": now,
+                        "updated_at": now,
+                    },
                 )
             )
-        session.add_all([message for _, _, message in messages])
-        await session.flush()
+        message_ids: list[int] = []
         if messages:
+            inserted = await session.execute(
+                insert(MESSAGE).returning(MESSAGE.c.id, sort_by_parameter_order=True),
+                [values for _, _, values in messages],
+            )
+            message_ids = [row.id for row in inserted]
             await session.execute(
                 insert(MessageStatusEvent),
                 [
                     {
-                        "message_id": message.id,
+                        "message_id": message_id,
                         "status": MessageStatus.PENDING,
                         "created_at": utc_now(),
                     }
-                    for _, _, message in messages
+                    for message_id in message_ids
                 ],
             )
             await _update_rows(
                 session,
                 DELIVERY,
                 [
-                    {"id": delivery_id, "message_id": message.id}
-                    for delivery_id, _, message in messages
+                    {"id": delivery_id, "message_id": message_id}
+                    for (delivery_id, _, _), message_id in zip(
+                        messages, message_ids, strict=True
+                    )
                 ],
             )
         if outcomes:
@@ -452,9 +468,11 @@ class RunEngine:
             _Prepared(
                 delivery_id,
                 contact.id,
-                OutgoingSms(message.id, message.to_address, message.body),
+                OutgoingSms(message_id, values["to_address"], values["body"]),
             )
-            for delivery_id, contact, message in messages
+            for (delivery_id, contact, values), message_id in zip(
+                messages, message_ids, strict=True
+            )
         ]
 
     async def _send(self, prepared: _Prepared) -> _Result:
@@ -660,14 +678,9 @@ class RunEngine:
         async with self._sessions() as session:
             run = await session.get(ScheduleRun, run_id)
             assert run is not None
-            pending = await session.scalar(
-                select(func.count()).where(
-                    Delivery.run_id == run_id,
-                    Delivery.status.in_(
-                        [DeliveryStatus.PENDING, DeliveryStatus.SENDING]
-                    ),
-                )
-            )
+            # The counts move with every batch, so the rest is what is open.
+            done = run.sent + run.skipped + run.failed
+            pending = max(0, run.total - done) if run.populated else run.total
             return RunProgress(
                 run.id,
                 run.schedule_id,
@@ -676,7 +689,7 @@ class RunEngine:
                 run.sent,
                 run.skipped,
                 run.failed,
-                int(pending or 0),
+                pending,
             )
 
     async def _fail_run(self, run_id: int, note: str) -> None:
