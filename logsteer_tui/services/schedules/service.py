@@ -484,6 +484,8 @@ class SchedulerService:
 
     async def stop(self) -> None:
         """Stop firing, let running batches finish briefly, then leave."""
+        if self._scheduler is None and not self._tasks:
+            return  # never started, as in most command-line commands
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
