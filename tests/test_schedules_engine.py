@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from logsteer_tui.config import Settings, load_settings
 from logsteer_tui.db.models import (
@@ -432,3 +432,26 @@ def test_caching_renderer_matches_renderer() -> None:
         cached.render("Hi {{ first_name }}", {"first_name": None})
     assert "first_name is empty" in caught.value.message
     assert cached.render("Hi {{ first_name }}", {"first_name": "Ema"}) == "Hi Ema"
+
+
+async def test_many_marked_contacts_in_chunks(app: Runtime) -> None:
+    async with app.sessions() as session, session.begin():
+        await session.execute(
+            insert(Contact),
+            [
+                {"first_name": f"Ana{index}", "mobile_1": f"+38592{index:07d}"}
+                for index in range(1200)
+            ],
+        )
+        ids = list((await session.scalars(select(Contact.id))).all())
+    deleted = ids[600]
+    await app.contacts.delete(deleted)
+    plan = await app.schedules.plan(
+        ScheduleRequest(at="+1m", body="Hi", contact_ids=tuple(ids))
+    )
+    preview = await app.schedules.preview(plan)
+    assert preview.contacts == 1199
+    (schedule_id,) = await app.schedules.create([plan])
+    (run_id,) = await fire_and_wait(app.schedules, schedule_id)
+    run = await run_row(app, run_id)
+    assert (run.total, run.sent) == (1199, 1199)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import Template
 from jinja2 import nodes as jinja_nodes
+from sqlalchemy import ColumnElement
 
 from logsteer_tui.db.models import Contact, DeliveryStatus
 from logsteer_tui.services.sms import SmsBodyError, SmsPreview, SmsService, count_sms
@@ -29,6 +32,29 @@ REASON_LABELS = {
     CANCELLED: "cancelled",
 }
 """Short labels of the codes in delivery.error_code, for counts by reason."""
+
+
+Target = ColumnElement[bool] | Sequence[int]
+"""Whom a schedule sends to: a condition on contacts, or contact ids in order."""
+
+
+def page_of(
+    target: Target, last_id: int, size: int
+) -> tuple[ColumnElement[bool], int | None]:
+    """Return the condition for the next ``size`` contacts after ``last_id``.
+
+    An id list is cut into chunks, so no statement binds more ids than one
+    batch, whatever the number of marked contacts. The second value is the
+    last id of the chunk, where the next page starts even when every contact
+    in it was deleted; it is None for a condition.
+    """
+    if isinstance(target, ColumnElement):
+        return target & (Contact.id > last_id), None
+    start = bisect.bisect_right(target, last_id)
+    chunk = list(target[start : start + size])
+    if not chunk:
+        return Contact.id.in_([]), None
+    return Contact.id.in_(chunk), chunk[-1]
 
 
 class CachingRenderer(TemplateRenderer):

@@ -67,7 +67,12 @@ from logsteer_tui.db.models import (
 from logsteer_tui.db.types import utc_now
 from logsteer_tui.services.events import EventHub, ScheduleRunProgressed
 from logsteer_tui.services.messages import record_status
-from logsteer_tui.services.schedules.checks import CachingRenderer, judge_contact
+from logsteer_tui.services.schedules.checks import (
+    CachingRenderer,
+    Target,
+    judge_contact,
+    page_of,
+)
 from logsteer_tui.services.schedules.ratelimit import TokenBucket
 from logsteer_tui.services.segments import SegmentService, parse_definition
 from logsteer_tui.services.sms import DevProvider, ProviderError, SmsService
@@ -81,6 +86,8 @@ from logsteer_tui.services.sms.providers import (
 log = logging.getLogger(__name__)
 
 POPULATE_BATCH = 500
+# Each page moves past at least one contact id, so this bounds 50 million ids.
+MAX_PAGES = 100_000
 MAX_BATCH = 100
 # A batch contains about this many seconds of sends at the configured rate, so a
 # crash leaves at most that many messages whose fate must be checked.
@@ -220,20 +227,24 @@ class RunEngine:
                 return
         insert_statement = _insert_for(self._sessions)
         last_id = 0
-        while True:
+        for _ in range(MAX_PAGES):
+            page, chunk_end = page_of(condition, last_id, POPULATE_BATCH)
             async with self._sessions() as session:
                 ids = list(
                     (
                         await session.scalars(
                             select(Contact.id)
-                            .where(condition, Contact.id > last_id)
+                            .where(page)
                             .order_by(Contact.id)
                             .limit(POPULATE_BATCH)
                         )
                     ).all()
                 )
-            if not ids:
+            if not ids and chunk_end is None:
                 break
+            last_id = chunk_end if chunk_end is not None else ids[-1]
+            if not ids:
+                continue
             async with self._sessions() as session, session.begin():
                 await session.execute(
                     insert_statement(Delivery)
@@ -251,7 +262,6 @@ class RunEngine:
                     )
                     .on_conflict_do_nothing(index_elements=["run_id", "contact_id"])
                 )
-            last_id = ids[-1]
         async with self._sessions() as session, session.begin():
             total = await session.scalar(
                 select(func.count()).where(Delivery.run_id == run_id)
@@ -263,11 +273,9 @@ class RunEngine:
             )
         log.info("Run %s has %s deliveries", run_id, total)
 
-    async def _target(
-        self, session: AsyncSession, schedule: Schedule
-    ) -> ColumnElement[bool]:
+    async def _target(self, session: AsyncSession, schedule: Schedule) -> Target:
         if schedule.contact_ids is not None:
-            return Contact.id.in_(schedule.contact_ids)
+            return sorted(set(schedule.contact_ids))
         segment = (
             await session.get(Segment, schedule.segment_id)
             if schedule.segment_id is not None

@@ -6,18 +6,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from logsteer_tui.db.models import (
     Channel,
-    Contact,
     MessageType,
     Schedule,
     Segment,
     Template,
 )
 from logsteer_tui.errors import LogsteerError, NotFoundError, ValidationError
+from logsteer_tui.services.schedules.checks import Target
 from logsteer_tui.services.schedules.recurrence import Recurrence, parse_rule
 from logsteer_tui.services.schedules.timing import parse_send_time
 from logsteer_tui.services.segments import SegmentService, parse_definition
@@ -60,7 +60,7 @@ class SchedulePlan:
     first_run: datetime
     recurrence: Recurrence | None
     timezone: str
-    target: ColumnElement[bool]
+    target: Target
 
     def to_row(self) -> Schedule:
         request = self.request
@@ -160,7 +160,7 @@ async def _body(
 
 async def _target(
     session: AsyncSession, segments: SegmentService, request: ScheduleRequest
-) -> tuple[int | None, str, ColumnElement[bool]]:
+) -> tuple[int | None, str, Target]:
     segment = None
     if request.segment:
         segment = await session.scalar(
@@ -180,7 +180,7 @@ async def _target(
         return (
             segment.id if segment else None,
             name,
-            Contact.id.in_(list(request.contact_ids)),
+            sorted(set(request.contact_ids)),
         )
     if segment is None:
         raise ValidationError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
@@ -13,11 +13,15 @@ from logsteer_tui.db.models import Contact, DeliveryStatus
 from logsteer_tui.services.schedules.checks import (
     REASON_LABELS,
     CachingRenderer,
+    Target,
     judge_contact,
+    page_of,
 )
 from logsteer_tui.services.sms import SmsService
 
 PREVIEW_BATCH = 500
+# Each page moves past at least one contact id, so this bounds 50 million ids.
+MAX_PAGES = 100_000
 MAX_EXAMPLES = 3
 
 
@@ -61,7 +65,7 @@ class SchedulePreview:
 async def build_preview(
     sessions: async_sessionmaker[AsyncSession],
     sms: SmsService,
-    target: ColumnElement[bool],
+    target: Target,
     body: str,
     transliterate: bool | None,
 ) -> SchedulePreview:
@@ -74,13 +78,14 @@ async def build_preview(
     sample_contact = ""
     renderer = CachingRenderer()
     last_id = 0
-    while True:
+    for _ in range(MAX_PAGES):
+        condition, chunk_end = page_of(target, last_id, PREVIEW_BATCH)
         async with sessions() as session:
             batch = list(
                 (
                     await session.scalars(
                         select(Contact)
-                        .where(target, Contact.id > last_id)
+                        .where(condition)
                         .order_by(Contact.id)
                         .limit(PREVIEW_BATCH)
                         .options(
@@ -90,9 +95,9 @@ async def build_preview(
                     )
                 ).all()
             )
-        if not batch:
+        if not batch and chunk_end is None:
             break
-        last_id = batch[-1].id
+        last_id = chunk_end if chunk_end is not None else batch[-1].id
         for contact in batch:
             contacts += 1
             verdict = judge_contact(sms, contact, body, transliterate, renderer)
