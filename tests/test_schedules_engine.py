@@ -392,7 +392,7 @@ async def test_recover_requeues_unsent_and_settles_sent(app: Runtime) -> None:
 
 
 class SilentProvider(GatedProvider):
-    """A provider that cannot say what it received, unlike the development one."""
+    """A provider with no record of what it received, unlike the development one."""
 
 
 async def test_recover_marks_unknown_sends_interrupted(app: Runtime) -> None:

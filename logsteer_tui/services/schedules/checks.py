@@ -46,7 +46,7 @@ def page_of(
     An id list is cut into chunks, so no statement binds more ids than one
     batch, whatever the number of marked contacts. The second value is the
     last id of the chunk, where the next page starts even when every contact
-    in it was deleted; it is None for a condition.
+    in it was deleted. It is None for a condition.
     """
     if isinstance(target, ColumnElement):
         return target & (Contact.id > last_id), None
@@ -110,7 +110,7 @@ def judge_contact(
 ) -> Verdict:
     """Check consent and Mobile 1, then render ``body`` for ``contact``.
 
-    A contact that must not or cannot get an SMS is skipped; a template that
+    A contact that must not or cannot get an SMS is skipped. A template that
     fails for this contact, or a text that is empty or too long, fails it alone.
     The contact's addresses and orders must be loaded.
     """

@@ -146,7 +146,7 @@ def _day_name(weekday: int) -> str:
 
 
 def _wall(instant: datetime, zone: tzinfo) -> datetime:
-    """The wall time of ``instant`` in ``zone``, labelled as UTC."""
+    """Return the wall time of ``instant`` in ``zone``, labelled as UTC."""
     return instant.astimezone(zone).replace(tzinfo=UTC, fold=0)
 
 
