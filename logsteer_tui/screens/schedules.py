@@ -32,7 +32,12 @@ from textual.widgets import (
     Static,
 )
 
-from logsteer_tui.db.models import MessageType, ScheduleRun, ScheduleRunStatus
+from logsteer_tui.db.models import (
+    DeliveryStatus,
+    MessageType,
+    ScheduleRun,
+    ScheduleRunStatus,
+)
 from logsteer_tui.errors import LogsteerError
 from logsteer_tui.runtime import Runtime, database_url
 from logsteer_tui.screens.base import HubEvent, LogsteerScreen, PaletteCommand
@@ -49,6 +54,8 @@ from logsteer_tui.widgets.status_bar import StatusBar
 
 MESSAGE_ROWS = 3
 """Messages one form can plan at once, such as a reminder and a follow-up."""
+
+MAX_DELIVERIES_SHOWN = 500
 
 
 @dataclass(frozen=True)
@@ -287,6 +294,77 @@ class ScheduleFormScreen(ModalScreen[int]):
         self.dismiss(0)
 
 
+class DeliveriesScreen(ModalScreen[None]):
+    """The contacts of one run that did not get the SMS, each with the reason.
+
+    | Key | Action |
+    | --- | --- |
+    | escape | Close |
+    """
+
+    BINDINGS = [
+        Binding(
+            "escape", "close", "Close", id="deliveries.close", tooltip="Close the list"
+        ),
+    ]
+
+    class Loaded(Message):
+        def __init__(self, rows: Sequence[tuple[str, str, str]]) -> None:
+            super().__init__()
+            self.rows = rows
+
+    def __init__(self, runtime: Runtime, run: ScheduleRun) -> None:
+        super().__init__(id="deliveries-screen")
+        self.runtime = runtime
+        self.schedule_run = run
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="deliveries-dialog"):
+            yield Label(
+                f"Run {self.schedule_run.id}: contacts without the SMS",
+                classes="schedule-form-title",
+            )
+            yield DataTable(id="deliveries-table", cursor_type="row")
+            yield Label(
+                "Send now (s) on the run sends the pending and interrupted ones.",
+                id="deliveries-hint",
+            )
+
+    def on_mount(self) -> None:
+        table = self.query_one("#deliveries-table", DataTable)
+        table.add_column("Contact", key="contact", width=8)
+        table.add_column("Status", key="status", width=11)
+        table.add_column("Reason", key="reason", width=52)
+        table.focus()
+        self._load()
+
+    @work(exclusive=True, group="deliveries-load", exit_on_error=False)
+    async def _load(self) -> None:
+        unsent = [
+            status for status in DeliveryStatus if status is not DeliveryStatus.SENT
+        ]
+        deliveries = await self.runtime.schedules.deliveries(
+            self.schedule_run.id, unsent, limit=MAX_DELIVERIES_SHOWN
+        )
+        rows = [
+            (str(row.contact_id or "-"), row.status.value, row.reason or "")
+            for row in deliveries
+        ]
+        self.post_message(self.Loaded(rows))
+
+    def on_deliveries_screen_loaded(self, message: Loaded) -> None:
+        table = self.query_one("#deliveries-table", DataTable)
+        for contact, status, reason in message.rows:
+            table.add_row(contact, status, " ".join(reason.split()))
+        if not message.rows:
+            self.query_one("#deliveries-hint", Label).update(
+                "Every contact of this run got the SMS, or none is left to send."
+            )
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
 class SchedulesScreen(LogsteerScreen):
     """Every schedule with its status, next run and counts, and the runs of one.
 
@@ -297,6 +375,7 @@ class SchedulesScreen(LogsteerScreen):
     | r | Resume it |
     | c | Cancel it |
     | s | Send the highlighted run now (missed, failed or interrupted) |
+    | d | List the contacts of the highlighted run that got no SMS, with reasons |
     | tab | Move between the schedules and their runs |
     | escape | Back |
     """
@@ -330,6 +409,13 @@ class SchedulesScreen(LogsteerScreen):
             "Send now",
             id="schedules.send_now",
             tooltip="Send the highlighted run now",
+        ),
+        Binding(
+            "d",
+            "deliveries",
+            "Why",
+            id="schedules.deliveries",
+            tooltip="List the contacts of the highlighted run that got no SMS",
         ),
         Binding(
             "escape", "back", "Back", id="schedules.back", tooltip="Back to contacts"
@@ -610,6 +696,13 @@ class SchedulesScreen(LogsteerScreen):
             ),
             confirmed,
         )
+
+    def action_deliveries(self) -> None:
+        run = self.highlighted_run()
+        if run is None:
+            self.notify("Highlight a run in the lower table first.")
+            return
+        self.app.push_screen(DeliveriesScreen(self.runtime, run))
 
     def _act(self, action: str) -> None:
         schedule_id = self.highlighted_id()
