@@ -317,7 +317,11 @@ class RunEngine:
     async def _claim(
         self, run_id: int, schedule: Schedule
     ) -> tuple[list[_Prepared], int]:
-        """Claim a batch, judge each contact and write the pending messages."""
+        """Claim a batch, judge each contact and write the pending messages.
+
+        On SQLite a transaction takes the write lock at its first write, so the
+        reads and the rendering before the inserts hold no lock.
+        """
         postgres = _dialect(self._sessions) == "postgresql"
         async with self._sessions() as session, session.begin():
             pending = (
@@ -354,8 +358,12 @@ class RunEngine:
                     .execution_options(synchronize_session=False)
                 )
             ).all()
-            if not claimed:
-                return [], 0
+        if not claimed:
+            return [], 0
+        # A second transaction, so the claim's write lock is not held while the
+        # contacts are read and rendered. A crash in between leaves claims with
+        # no message, which recover() queues again.
+        async with self._sessions() as session, session.begin():
             contacts = await self._load_contacts(
                 session, [row.contact_id for row in claimed], postgres
             )
