@@ -455,3 +455,29 @@ async def test_many_marked_contacts_in_chunks(app: Runtime) -> None:
     (run_id,) = await fire_and_wait(app.schedules, schedule_id)
     run = await run_row(app, run_id)
     assert (run.total, run.sent) == (1199, 1199)
+
+
+async def test_pause_while_running_then_resume(app: Runtime) -> None:
+    await add_contacts(app, 20)
+    await save_everyone(app)
+    schedule_id = await create(app.schedules)
+    app.schedules.engine.batch_size = 5
+    gated = GatedProvider(app.sms.provider, open_count=5)
+    app.sms.provider = gated
+    (run_id,) = await app.schedules.fire(
+        schedule_id, now=utc_now() + timedelta(minutes=2)
+    )
+    await asyncio.wait_for(gated.reached.wait(), 10)
+    await app.schedules.pause(schedule_id)
+    gated.gate.set()
+    await asyncio.gather(*app.schedules.running_tasks().values())
+    paused = await run_row(app, run_id)
+    assert paused.status is ScheduleRunStatus.PAUSED
+    assert paused.sent < 20
+    await app.schedules.resume(schedule_id)
+    await asyncio.gather(*app.schedules.running_tasks().values())
+    resumed = await run_row(app, run_id)
+    assert resumed.status is ScheduleRunStatus.FINISHED
+    assert resumed.sent == 20
+    assert set(outbox_recipients(app).values()) == {1}
+    assert (await app.schedules.get(schedule_id)).status is ScheduleStatus.FINISHED
