@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from test_segments_data import add_contact, add_message
 
 from logsteer_tui.cli import main
+from logsteer_tui.config import Settings
+from logsteer_tui.db.models import Direction
+from logsteer_tui.paths import AppPaths
+from logsteer_tui.runtime import Runtime
 
 DEFINITION = {
     "match": "and",
@@ -88,3 +95,54 @@ def test_fields_lists_operators(capsys: pytest.CaptureFixture[str]) -> None:
     fields = {item["field"]: item for item in json.loads(capsys.readouterr().out)}
     assert "never" in fields["last_sms_received_at"]["operators"]
     assert fields["address.city"]["type"] == "text"
+
+
+async def seed(settings: Settings, paths: AppPaths) -> None:
+    """Store three contacts, two of whom received an SMS."""
+    runtime = Runtime.create(settings, paths)
+    await runtime.start(background=False)
+    try:
+        at = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
+        people = (("Ana", "Šimić"), ("Ivo", "Anić"), ("Andrea", "Babić"))
+        for index, (first, last) in enumerate(people):
+            contact_id = await add_contact(runtime, first_name=first, last_name=last)
+            if index < 2:
+                await add_message(runtime, contact_id, Direction.IN, at, f"Hi {first}")
+    finally:
+        await runtime.stop()
+
+
+def test_contacts_list_segment(
+    tmp_path: Path,
+    settings: Settings,
+    paths: AppPaths,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    asyncio.run(seed(settings, paths))
+    definition = {
+        "match": "and",
+        "conditions": [
+            {"field": "first_name", "operator": "starts_with", "value": "an"}
+        ],
+    }
+    path = write_json(tmp_path, definition)
+    assert main(["segments", "save", "An", "--file", str(path)]) == 0
+    capsys.readouterr()
+
+    assert main(["contacts", "list", "--segment", "An", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [item["last_name"] for item in listed] == ["Babić", "Šimić"]
+    assert listed[0]["last_sms_received_body"] is None
+    assert listed[0]["last_sms_received_at"] is None
+    assert listed[1]["last_sms_received_body"] == "Hi Ana"
+    assert listed[1]["last_sms_received_at"] == "2026-05-01T08:00:00+00:00"
+    assert listed[1]["last_sms_sent_body"] is None
+    assert listed[1]["last_sms_sent_at"] is None
+
+    assert main(["contacts", "list", "--segment", "An"]) == 0
+    table = capsys.readouterr().out
+    assert table.index("Andrea") < table.index("Ana")
+    assert "Ivo" not in table
+
+    assert main(["contacts", "list", "--segment", "Nope"]) == 2
+    assert "'Nope' not found" in capsys.readouterr().err

@@ -12,6 +12,10 @@ from logsteer_tui.commands.output import (
     print_table,
     shorten,
 )
+from logsteer_tui.commands.segments_command import (
+    contact_with_last_sms,
+    segment_contact_chunks,
+)
 from logsteer_tui.db.models import Contact
 from logsteer_tui.errors import LogsteerError
 from logsteer_tui.runtime import Runtime
@@ -40,6 +44,12 @@ def register(subparsers: Any) -> None:
         metavar="TEXT",
         help="only contacts whose name, email or phone numbers contain every word "
         "of TEXT, ignoring case and diacritics",
+    )
+    listing.add_argument(
+        "--segment",
+        metavar="NAME",
+        help="only the contacts of the saved segment NAME, in its results order; "
+        "with --json, each object also has the last sent and received SMS",
     )
     listing.add_argument(
         "--limit", type=positive_int, metavar="N", help="print at most N contacts"
@@ -100,10 +110,16 @@ def parse_changes(options: list[str]) -> dict[str, str]:
 async def run_list(args: argparse.Namespace, runtime: Runtime) -> int:
     # Contacts are read in chunks, so listing 100,000 of them needs little memory.
     chunks = runtime.contacts.stream_all(search=args.search, limit=args.limit)
+    summary = contact_summary
+    if args.segment is not None:
+        chunks = await segment_contact_chunks(
+            runtime, args.segment, args.search, args.limit
+        )
+        summary = contact_with_last_sms
     if args.json:
         with JsonArrayPrinter() as printer:
             async for chunk in chunks:
-                printer.print_items(contact_summary(contact) for contact in chunk)
+                printer.print_items(summary(contact) for contact in chunk)
         return 0
     zone = runtime.settings.general.zone
     rows: list[tuple[str, ...]] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -69,13 +70,16 @@ def segment_service(runtime: Runtime) -> SegmentService:
     return SegmentService.from_settings(runtime.sessions, runtime.settings)
 
 
-async def segment_contacts(
+async def segment_contact_chunks(
     runtime: Runtime, name: str, search: str = "", limit: int | None = None
-) -> list[Contact]:
-    """Return the contacts of the saved segment ``name`` in its default order."""
+) -> AsyncIterator[list[Contact]]:
+    """Return chunks of the saved segment's contacts, in its default order.
+
+    Raises NotFoundError when there is no segment ``name``, before any output.
+    """
     service = segment_service(runtime)
     segment = await service.get(name)
-    return await service.contacts(segment.definition, search=search, limit=limit)
+    return service.stream_contacts(segment.definition, search=search, limit=limit)
 
 
 def contact_with_last_sms(contact: Contact) -> dict[str, Any]:

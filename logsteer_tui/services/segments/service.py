@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -249,6 +250,19 @@ class SegmentService:
         async with self._sessions() as session:
             return list((await session.scalars(query)).all())
 
+    def _contacts_query(
+        self,
+        definition: Group,
+        search: str,
+        limit: int | None,
+        now: datetime | None,
+    ) -> AnySelect:
+        query = select(Contact).where(self.condition(definition, now))
+        narrowed = search_condition(search)
+        if narrowed is not None:
+            query = query.where(narrowed)
+        return _ordered(query, Contact.sort_name, descending=False).limit(limit)
+
     async def contacts(
         self,
         definition: Group,
@@ -260,13 +274,25 @@ class SegmentService:
 
         ``search`` narrows them as the contact browser's search does.
         """
-        query = select(Contact).where(self.condition(definition, now))
-        narrowed = search_condition(search)
-        if narrowed is not None:
-            query = query.where(narrowed)
-        query = _ordered(query, Contact.sort_name, descending=False).limit(limit)
+        query = self._contacts_query(definition, search, limit, now)
         async with self._sessions() as session:
             return list((await session.scalars(query)).all())
+
+    async def stream_contacts(
+        self,
+        definition: Group,
+        search: str = "",
+        limit: int | None = None,
+        chunk_size: int = 1000,
+    ) -> AsyncIterator[list[Contact]]:
+        """Yield the contacts of ``contacts`` in chunks, so few are in memory."""
+        query = self._contacts_query(definition, search, limit, None)
+        async with self._sessions() as session:
+            result = await session.stream_scalars(
+                query.execution_options(yield_per=chunk_size)
+            )
+            async for chunk in result.partitions():
+                yield list(chunk)
 
     async def get(self, name: str) -> SavedSegment:
         async with self._sessions() as session:
