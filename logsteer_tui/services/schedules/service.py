@@ -664,10 +664,14 @@ class SchedulerService:
         finally:
             beating.cancel()
             await asyncio.gather(beating, return_exceptions=True)
-            async with self._sessions() as session, session.begin():
-                await session.execute(
-                    delete(SchedulerWorker).where(SchedulerWorker.id == self.worker_id)
-                )
+            if self._scheduler is None:
+                # A started scheduler keeps beating under the same worker row.
+                async with self._sessions() as session, session.begin():
+                    await session.execute(
+                        delete(SchedulerWorker).where(
+                            SchedulerWorker.id == self.worker_id
+                        )
+                    )
 
     async def _beat_until_done(self) -> None:
         interval = max(0.2, self.lease.total_seconds() / 3)
