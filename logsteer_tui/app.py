@@ -25,6 +25,7 @@ from logsteer_tui.screens.base import HubEvent, LogsteerScreen, PaletteCommand
 from logsteer_tui.screens.browser import BrowserScreen
 from logsteer_tui.screens.contact import ContactScreen
 from logsteer_tui.screens.help import HelpScreen, screen_keys
+from logsteer_tui.screens.segments import SegmentsScreen
 from logsteer_tui.services.events import Event, ListenerStateChanged, SmsReceived
 
 __all__ = ["HubEvent", "LogsteerApp"]
@@ -74,6 +75,7 @@ class LogsteerApp(App[int]):
     | Key | Action |
     | --- | --- |
     | ? or f1 | Keys of the current screen |
+    | f6 | Segments |
     | ctrl+p | Command palette |
     | ctrl+q | Quit |
     """
@@ -98,6 +100,15 @@ class LogsteerApp(App[int]):
             "Keys",
             id="app.help",
             tooltip="List every key of this screen",
+        ),
+        # Hidden from the footer for room too; the help screen lists it.
+        Binding(
+            "f6",
+            "segments",
+            "Segments",
+            id="app.segments",
+            tooltip="Saved segments with their current counts",
+            show=False,
         ),
     ]
 
@@ -240,6 +251,11 @@ class LogsteerApp(App[int]):
             "New contact", "An empty contact form", self.action_new_contact
         )
         yield PaletteCommand(
+            "Open segments",
+            "Saved filters over contacts, with their counts",
+            self.action_segments,
+        )
+        yield PaletteCommand(
             "Help", "Every key of the current screen", self.action_help
         )
         yield PaletteCommand("Quit", "Leave Logsteer", partial(self.exit, 0))
@@ -260,3 +276,7 @@ class LogsteerApp(App[int]):
 
     def action_new_contact(self) -> None:
         self.push_screen(ContactScreen(self.runtime, None))
+
+    def action_segments(self) -> None:
+        if not isinstance(self.screen, SegmentsScreen):
+            self.push_screen(SegmentsScreen(self.runtime))

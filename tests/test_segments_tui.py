@@ -41,8 +41,7 @@ async def settle(
 async def open_segments(pilot: Pilot[int]) -> SegmentsScreen:
     app = pilot.app
     await settle(pilot, lambda: isinstance(app.screen, BrowserScreen))
-    assert isinstance(app, LogsteerApp)
-    app.push_screen(SegmentsScreen(app.runtime))
+    await pilot.press("f6")
     await settle(
         pilot,
         lambda: isinstance(app.screen, SegmentsScreen) and not app.screen.loading,
@@ -288,3 +287,14 @@ async def test_list_renames_duplicates_deletes(runtime: Runtime) -> None:
         await settle(pilot, lambda: len(screen.summaries) == 1)
     names = [segment.name for segment in await segment_service(runtime).list_segments()]
     assert names == ["All people (copy)"]
+
+
+async def test_palette_opens_segments(runtime: Runtime) -> None:
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, BrowserScreen))
+        commands = {command.name: command for command in app.palette_commands()}
+        commands["Open segments"].callback()
+        await settle(pilot, lambda: isinstance(app.screen, SegmentsScreen))
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, BrowserScreen))
