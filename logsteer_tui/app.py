@@ -25,6 +25,7 @@ from logsteer_tui.screens.base import HubEvent, LogsteerScreen, PaletteCommand
 from logsteer_tui.screens.browser import BrowserScreen
 from logsteer_tui.screens.contact import ContactScreen
 from logsteer_tui.screens.help import HelpScreen, screen_keys
+from logsteer_tui.screens.review import ReviewScreen
 from logsteer_tui.screens.segments import SegmentsScreen
 from logsteer_tui.services.events import Event, ListenerStateChanged, SmsReceived
 
@@ -76,6 +77,7 @@ class LogsteerApp(App[int]):
     | --- | --- |
     | ? or f1 | Keys of the current screen |
     | f6 | Segments |
+    | f7 | Incoming SMS that need review |
     | ctrl+p | Command palette |
     | ctrl+q | Quit |
     """
@@ -108,6 +110,14 @@ class LogsteerApp(App[int]):
             "Segments",
             id="app.segments",
             tooltip="Saved segments with their current counts",
+            show=False,
+        ),
+        Binding(
+            "f7",
+            "review",
+            "Review",
+            id="app.review",
+            tooltip="Link incoming SMS whose number several contacts share",
             show=False,
         ),
     ]
@@ -256,6 +266,11 @@ class LogsteerApp(App[int]):
             self.action_segments,
         )
         yield PaletteCommand(
+            "Review incoming SMS",
+            "Pick the contact of messages whose number several contacts share",
+            self.action_review,
+        )
+        yield PaletteCommand(
             "Help", "Every key of the current screen", self.action_help
         )
         yield PaletteCommand("Quit", "Leave Logsteer", partial(self.exit, 0))
@@ -280,3 +295,7 @@ class LogsteerApp(App[int]):
     def action_segments(self) -> None:
         if not isinstance(self.screen, SegmentsScreen):
             self.push_screen(SegmentsScreen(self.runtime))
+
+    def action_review(self) -> None:
+        if not isinstance(self.screen, ReviewScreen):
+            self.push_screen(ReviewScreen(self.runtime))
