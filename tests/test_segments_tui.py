@@ -185,6 +185,18 @@ async def test_builder_groups_reorders_removes(runtime: Runtime) -> None:
             '    • First name is "ivo"',
         ]
 
+        await pilot.press("v")
+        await settle(
+            pilot,
+            lambda: (
+                isinstance(app.screen, SegmentResultsScreen) and app.screen.total == 1
+            ),
+        )
+        results = app.screen
+        assert isinstance(results, SegmentResultsScreen)
+        assert results.segment_name is None
+        assert table_column(app, "#segment-results-table", 1) == ["Ivo Horvat"]
+
 
 async def test_results_mark_open_and_return(runtime: Runtime) -> None:
     await add_people(runtime)
@@ -211,6 +223,7 @@ async def test_results_mark_open_and_return(runtime: Runtime) -> None:
         )
         results = app.screen
         assert isinstance(results, SegmentResultsScreen)
+        assert results.segment_name == "Horvat"
         assert table_column(app, "#segment-results-table", 1) == [
             "Ana Horvat",
             "Ivo Horvat",

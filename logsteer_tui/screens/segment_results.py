@@ -151,10 +151,17 @@ class SegmentResultsScreen(LogsteerScreen):
             super().__init__()
             self.ids = ids
 
-    def __init__(self, runtime: Runtime, title: str, definition: Group) -> None:
+    def __init__(
+        self, runtime: Runtime, title: str, definition: Group, saved: bool = True
+    ) -> None:
+        """Show ``definition``; ``saved`` says it is the saved segment ``title``.
+
+        The builder shows an unsaved tree with ``saved=False``.
+        """
         super().__init__(runtime)
         self.title_text = title
         self.definition = definition
+        self.saved = saved
         self.service = SegmentService.from_settings(runtime.sessions, runtime.settings)
         self.sort = SegmentSort.NAME
         self.descending = False
@@ -169,13 +176,21 @@ class SegmentResultsScreen(LogsteerScreen):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="segment-results-title-row"):
-            yield Label(f"Segment: {self.title_text}", id="segment-results-title")
+            unsaved = "" if self.saved else " (not saved)"
+            yield Label(
+                f"Segment: {self.title_text}{unsaved}", id="segment-results-title"
+            )
             yield Label("", id="segment-results-count")
         yield DataTable(
             id="segment-results-table", cursor_type="row", zebra_stripes=True
         )
         yield StatusBar(database_url(self.runtime.settings, self.runtime.paths))
         yield Footer()
+
+    @property
+    def segment_name(self) -> str | None:
+        """The saved segment these results are, or None for an unsaved tree."""
+        return self.title_text if self.saved else None
 
     @property
     def table(self) -> DataTable[str]:

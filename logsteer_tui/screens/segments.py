@@ -467,7 +467,9 @@ class SegmentBuilderScreen(LogsteerScreen):
 
     def action_view(self) -> None:
         title = self.segment_name or "New segment"
-        self.app.push_screen(SegmentResultsScreen(self.runtime, title, self.definition))
+        saved = self.segment_name is not None and not self.dirty
+        results = SegmentResultsScreen(self.runtime, title, self.definition, saved)
+        self.app.push_screen(results)
 
     def action_save(self) -> None:
         if self.segment_name:
