@@ -154,7 +154,7 @@ class SegmentResultsScreen(LogsteerScreen):
     def __init__(
         self, runtime: Runtime, title: str, definition: Group, saved: bool = True
     ) -> None:
-        """Show ``definition``; ``saved`` says it is the saved segment ``title``.
+        """Show ``definition``, which is the saved segment ``title`` when ``saved``.
 
         The builder shows an unsaved tree with ``saved=False``.
         """
@@ -189,7 +189,7 @@ class SegmentResultsScreen(LogsteerScreen):
 
     @property
     def segment_name(self) -> str | None:
-        """The saved segment these results are, or None for an unsaved tree."""
+        """The name of the saved segment shown, or None for an unsaved tree."""
         return self.title_text if self.saved else None
 
     @property
