@@ -437,3 +437,18 @@ async def test_today_follows_configured_zone(runtime: Runtime) -> None:
         where("last_sms_received_at", "equals", "2026-03-10"), now=now
     )
     assert [row.full_name for row in rows] == ["Early"]
+
+
+async def test_reused_statement_follows_the_date(
+    runtime: Runtime, segments: SegmentService
+) -> None:
+    contact_id = await add_contact(runtime, first_name="Ana")
+    await add_message(runtime, contact_id, Direction.IN, NOW - timedelta(hours=1))
+    today = where("last_sms_received_at", "today")
+    assert await names(segments, today) == ["Ana"]
+    tomorrow = NOW + timedelta(days=1)
+    assert await segments.page(today, now=tomorrow) == []
+    assert await segments.count(today, now=tomorrow) == 0
+    await add_contact(runtime, first_name="Ivo")
+    await add_message(runtime, 2, Direction.IN, NOW - timedelta(hours=2))
+    assert await names(segments, today) == ["Ana", "Ivo"]
