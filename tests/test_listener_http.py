@@ -202,6 +202,7 @@ async def test_host_header_not_trusted(
 
 async def test_no_auth_token_rejects_all(settings: Settings, paths: AppPaths) -> None:
     configure(settings).twilio.auth_token = SecretStr("")
+    settings.twilio.account_sid = "AC" + "0" * 32
     runtime = Runtime.create(settings, paths)
     states: list[Event] = []
     runtime.hub.subscribe(states.append)
@@ -217,6 +218,17 @@ async def test_no_auth_token_rejects_all(settings: Settings, paths: AppPaths) ->
         assert runtime.listener.state.running is True
         assert "[twilio] auth_token" in runtime.listener.state.error
         assert isinstance(states[-1], ListenerStateChanged)
+    finally:
+        await runtime.stop()
+
+
+async def test_no_twilio_setup_no_warning(settings: Settings, paths: AppPaths) -> None:
+    configure(settings).twilio.auth_token = SecretStr("")
+    runtime = Runtime.create(settings, paths)
+    await runtime.start()
+    try:
+        assert runtime.listener.state.running is True
+        assert runtime.listener.state.error == ""
     finally:
         await runtime.stop()
 

@@ -135,6 +135,19 @@ async def test_status_bar_shows_database_and_listener(runtime: Runtime) -> None:
         )
         await settle(pilot, lambda: "off: address already in use" in str(bar.content))
 
+        runtime.hub.publish(
+            ListenerStateChanged(True, "127.0.0.1:8765", "set [twilio] auth_token")
+        )
+        await settle(pilot, lambda: "set [twilio] auth_token" in str(bar.content))
+        assert "up on 127.0.0.1:8765" in str(bar.content)
+
+        runtime.hub.publish(
+            ListenerStateChanged(
+                False, "127.0.0.1:8765", "[listener] enabled is false", disabled=True
+            )
+        )
+        await settle(pilot, lambda: "off ([listener] enabled" in str(bar.content))
+
 
 def test_database_label_names_file_or_host() -> None:
     assert database_label("sqlite+aiosqlite:////tmp/x/contacts.sqlite") == (

@@ -59,9 +59,16 @@ class SmsReceived(Event):
 
 @dataclass(frozen=True)
 class ListenerStateChanged(Event):
+    """The webhook listener started, stopped or failed to start.
+
+    ``error`` is why it is off, or, while it runs, a setting that makes some
+    webhooks fail. ``disabled`` marks a listener turned off in the settings.
+    """
+
     running: bool
     address: str
     error: str = ""
+    disabled: bool = False
 
 
 @dataclass(frozen=True)

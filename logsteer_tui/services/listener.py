@@ -130,7 +130,10 @@ class WebhookListener:
             return
         if not self._settings.listener.enabled:
             log.info("The webhook listener is off ([listener] enabled = false)")
-            self._publish(False, "[listener] enabled is false")
+            self.state = ListenerStateChanged(
+                False, self.address, "[listener] enabled is false", disabled=True
+            )
+            self._hub.publish(self.state)
             return
 
         runner = web.AppRunner(
@@ -161,6 +164,11 @@ class WebhookListener:
         for problem in problems:
             log.warning("%s", problem)
         log.info("The webhook listener is up on %s", self.address)
+        # The status bar warns only once Twilio is in use or being set up, so the
+        # default development set-up shows no Twilio warning.
+        twilio = self._settings.twilio
+        if self._settings.sms.provider != "twilio" and not twilio.account_sid:
+            problems = []
         self._publish(True, "; ".join(problems))
 
     async def stop(self) -> None:

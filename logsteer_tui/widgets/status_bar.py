@@ -25,6 +25,16 @@ def database_label(url: str) -> str:
 
 
 def listener_content(state: ListenerStateChanged | None) -> Content:
+    if state is not None and state.disabled:
+        return Content.from_markup(
+            "[dim]listener: off ($reason)[/]", reason=state.error
+        )
+    if state is not None and state.running and state.error:
+        return Content.from_markup(
+            "listener: up on $address [$warning]· $warning_text[/]",
+            address=state.address,
+            warning_text=state.error,
+        )
     if state is not None and state.running:
         return Content.from_markup("listener: up on $address", address=state.address)
     if state is not None and state.error:
