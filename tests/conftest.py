@@ -44,7 +44,10 @@ def paths(isolated_dirs: AppPaths) -> AppPaths:
 
 @pytest.fixture
 def settings(paths: AppPaths) -> Settings:
-    return load_settings(paths.config_file)
+    """Default settings, but a listener on a free port, so tests never need 8765."""
+    settings = load_settings(paths.config_file)
+    settings.listener.port = 0
+    return settings
 
 
 @pytest.fixture
