@@ -53,11 +53,11 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(parsed, **options)
     if parsed.get_backend_name() == "sqlite":
-        event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        event.listen(engine.sync_engine, "connect", configure_sqlite)
     return engine
 
 
-def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+def configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")

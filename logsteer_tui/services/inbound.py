@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 
 from logsteer_tui.config import ConsentSettings
-from logsteer_tui.db.engine import _configure_sqlite
+from logsteer_tui.db.engine import configure_sqlite
 from logsteer_tui.db.models import ConsentAction, Contact, Direction, Message
 from logsteer_tui.db.types import utc_now
 from logsteer_tui.errors import DatabaseError, NotFoundError, ValidationError
@@ -124,7 +124,7 @@ def _sync_sqlite_engine(engine: AsyncEngine | None) -> Engine | None:
         return None
     sync_engine = create_engine(engine.url.set(drivername="sqlite"), pool_size=1)
     # The same PRAGMAs as the app's engine: WAL, foreign keys, busy timeout.
-    sqlalchemy_event.listen(sync_engine, "connect", _configure_sqlite)
+    sqlalchemy_event.listen(sync_engine, "connect", configure_sqlite)
     return sync_engine
 
 
