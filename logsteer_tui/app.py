@@ -26,6 +26,11 @@ from logsteer_tui.screens.browser import BrowserScreen
 from logsteer_tui.screens.contact import ContactScreen
 from logsteer_tui.screens.help import HelpScreen, screen_keys
 from logsteer_tui.screens.review import ReviewScreen
+from logsteer_tui.screens.schedules import (
+    ScheduleFormScreen,
+    SchedulesScreen,
+    schedule_target,
+)
 from logsteer_tui.screens.segments import SegmentsScreen
 from logsteer_tui.services.events import Event, ListenerStateChanged, SmsReceived
 
@@ -78,6 +83,7 @@ class LogsteerApp(App[int]):
     | ? or f1 | Keys of the current screen |
     | f6 | Segments |
     | f7 | Incoming SMS that need review |
+    | f8 | Schedules |
     | ctrl+p | Command palette |
     | ctrl+q | Quit |
     """
@@ -118,6 +124,14 @@ class LogsteerApp(App[int]):
             "Review",
             id="app.review",
             tooltip="Link incoming SMS whose number several contacts share",
+            show=False,
+        ),
+        Binding(
+            "f8",
+            "schedules",
+            "Schedules",
+            id="app.schedules",
+            tooltip="Planned SMS sends, their runs and progress",
             show=False,
         ),
     ]
@@ -271,6 +285,15 @@ class LogsteerApp(App[int]):
             self.action_review,
         )
         yield PaletteCommand(
+            "Open schedules", "Planned SMS sends and their runs", self.action_schedules
+        )
+        if schedule_target(self.screen) is not None:
+            yield PaletteCommand(
+                "Schedule for these contacts",
+                "Plan an SMS to the marked contacts, or to the whole segment",
+                self.action_schedule_here,
+            )
+        yield PaletteCommand(
             "Help", "Every key of the current screen", self.action_help
         )
         yield PaletteCommand("Quit", "Leave Logsteer", partial(self.exit, 0))
@@ -295,6 +318,15 @@ class LogsteerApp(App[int]):
     def action_segments(self) -> None:
         if not isinstance(self.screen, SegmentsScreen):
             self.push_screen(SegmentsScreen(self.runtime))
+
+    def action_schedules(self) -> None:
+        if not isinstance(self.screen, SchedulesScreen):
+            self.push_screen(SchedulesScreen(self.runtime))
+
+    def action_schedule_here(self) -> None:
+        target = schedule_target(self.screen)
+        if target is not None:
+            self.push_screen(ScheduleFormScreen(self.runtime, target))
 
     def action_review(self) -> None:
         if not isinstance(self.screen, ReviewScreen):

@@ -20,7 +20,14 @@ from logsteer_tui.db.types import utc_now
 from logsteer_tui.runtime import Runtime
 from logsteer_tui.screens.browser import BrowserScreen
 from logsteer_tui.screens.confirm import ConfirmScreen
-from logsteer_tui.screens.schedules import ScheduleFormScreen, SchedulesScreen
+from logsteer_tui.screens.schedules import (
+    DeliveriesScreen,
+    ScheduleFormScreen,
+    SchedulesScreen,
+    ScheduleTarget,
+    schedule_target,
+)
+from logsteer_tui.screens.segment_results import SegmentResultsScreen
 from logsteer_tui.services.events import Event, ScheduleRunProgressed
 from logsteer_tui.services.schedules import ScheduleRequest
 from logsteer_tui.services.segments import SegmentService
@@ -186,3 +193,60 @@ async def test_progress_reaches_screen_while_it_stays_responsive(
         assert bar.progress == 2000
     published = [event for event in events if isinstance(event, ScheduleRunProgressed)]
     assert 0 < screen.progress_events <= len(published)
+
+
+async def test_key_opens_schedules(runtime: Runtime) -> None:
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, BrowserScreen))
+        await pilot.press("f8")
+        await settle(pilot, lambda: isinstance(app.screen, SchedulesScreen))
+        commands = [command.name for command in app.palette_commands()]
+        assert "Open schedules" in commands
+
+
+async def test_schedule_marked_contacts_from_results(runtime: Runtime) -> None:
+    await add_people(runtime, 5)
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, BrowserScreen))
+        segments = SegmentService.from_settings(runtime.sessions, runtime.settings)
+        saved = await segments.get("Everyone")
+        results = SegmentResultsScreen(runtime, saved.name, saved.definition)
+        await app.push_screen(results)
+        await settle(pilot, lambda: app.screen is results)
+        names = [command.name for command in app.palette_commands()]
+        assert "Schedule for these contacts" in names
+        assert schedule_target(results) == ScheduleTarget(segment="Everyone")
+        results.marked_ids = {3, 1}
+        app.action_schedule_here()
+        await settle(pilot, lambda: isinstance(app.screen, ScheduleFormScreen))
+        form = app.screen
+        assert isinstance(form, ScheduleFormScreen)
+        label = form.query_one("#schedule-target", Label)
+        assert "2 marked contacts" in str(label.content)
+        assert form.target == ScheduleTarget(contact_ids=(1, 3))
+
+
+async def test_run_reasons_listed(runtime: Runtime) -> None:
+    await add_people(runtime, 2)
+    await runtime.contacts.create({"first_name": "Ivo"})
+    plan = await runtime.schedules.plan(
+        ScheduleRequest(at="+1m", body="Hi", segment="Everyone")
+    )
+    (schedule_id,) = await runtime.schedules.create([plan])
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        screen = await open_schedules(pilot)
+        await runtime.schedules.fire(schedule_id, now=utc_now() + timedelta(minutes=2))
+        await asyncio.gather(*runtime.schedules.running_tasks().values())
+        runs = screen.query_one("#schedules-runs", DataTable)
+        await settle(pilot, lambda: runs.row_count == 1)
+        await settle(pilot, lambda: str(runs.get_row_at(0)[2]) == "finished")
+        await pilot.press("d")
+        await settle(pilot, lambda: isinstance(app.screen, DeliveriesScreen))
+        table = app.screen.query_one("#deliveries-table", DataTable)
+        await settle(pilot, lambda: table.row_count == 1)
+        status, reason = (str(cell) for cell in table.get_row_at(0)[1:])
+        assert status == "skipped"
+        assert "Mobile 1" in reason
