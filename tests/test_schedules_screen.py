@@ -226,6 +226,12 @@ async def test_schedule_marked_contacts_from_results(runtime: Runtime) -> None:
         label = form.query_one("#schedule-target", Label)
         assert "2 marked contacts" in str(label.content)
         assert form.target == ScheduleTarget(contact_ids=(1, 3))
+        unsaved = SegmentResultsScreen(
+            runtime, "Everyone", saved.definition, saved=False
+        )
+        assert schedule_target(unsaved) is None
+        unsaved.marked_ids = {2}
+        assert schedule_target(unsaved) == ScheduleTarget(contact_ids=(2,))
 
 
 async def test_run_reasons_listed(runtime: Runtime) -> None:

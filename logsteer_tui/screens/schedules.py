@@ -76,14 +76,16 @@ def schedule_target(screen: Screen[Any]) -> ScheduleTarget | None:
     """Return whom "schedule for these contacts" on ``screen`` sends to.
 
     On a segment's results that is the marked contacts, or with none marked the
-    saved segment itself, evaluated again at send time. Other screens have no
-    target.
+    saved segment itself, evaluated again at send time. An unsaved tree with no
+    marks and other screens have no target.
     """
     if not isinstance(screen, SegmentResultsScreen):
         return None
     if screen.marked_ids:
         return ScheduleTarget(contact_ids=tuple(sorted(screen.marked_ids)))
-    return ScheduleTarget(segment=screen.title_text)
+    if screen.segment_name is None:
+        return None
+    return ScheduleTarget(segment=screen.segment_name)
 
 
 class ScheduleFormScreen(ModalScreen[int]):
