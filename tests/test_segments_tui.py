@@ -44,7 +44,7 @@ async def open_segments(pilot: Pilot[int]) -> SegmentsScreen:
     await pilot.press("f6")
     await settle(
         pilot,
-        lambda: isinstance(app.screen, SegmentsScreen) and not app.screen.loading,
+        lambda: isinstance(app.screen, SegmentsScreen) and not app.screen.listing,
     )
     screen = app.screen
     assert isinstance(screen, SegmentsScreen)

@@ -41,7 +41,7 @@ async def open_sms_tab(pilot: Pilot[int]) -> ContactScreen:
     app = pilot.app
     await settle(
         pilot,
-        lambda: isinstance(app.screen, BrowserScreen) and not app.screen.loading,
+        lambda: isinstance(app.screen, BrowserScreen) and not app.screen.page_loading,
     )
     await pilot.press("enter")
     await settle(

@@ -172,7 +172,8 @@ class SegmentResultsScreen(LogsteerScreen):
 
         self.total: int | None = None
         self.exhausted = False
-        self.loading = True
+        # Not Textual's ``loading``, which would cover the screen with a spinner.
+        self.page_loading = True
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="segment-results-title-row"):
@@ -224,13 +225,13 @@ class SegmentResultsScreen(LogsteerScreen):
 
     def reload(self) -> None:
         self.generation += 1
-        self.loading = True
+        self.page_loading = True
         self._load_page(self.generation, None, replace=True)
 
     def load_more(self) -> None:
-        if self.loading or self.exhausted or not self.rows:
+        if self.page_loading or self.exhausted or not self.rows:
             return
-        self.loading = True
+        self.page_loading = True
         self._load_page(self.generation, self.rows[-1].cursor, replace=False)
 
     @work(exclusive=True, group="segment-results-page", exit_on_error=False)
@@ -263,7 +264,7 @@ class SegmentResultsScreen(LogsteerScreen):
         self.exhausted = len(message.rows) < PAGE_SIZE
         for row in message.rows:
             table.add_row(*self._cells(row), key=str(row.id))
-        self.loading = False
+        self.page_loading = False
         self._show_count()
 
     def on_segment_results_screen_count_loaded(self, message: CountLoaded) -> None:
@@ -315,7 +316,7 @@ class SegmentResultsScreen(LogsteerScreen):
             event.worker.group == "segment-results-page"
             and event.state is WorkerState.ERROR
         ):
-            self.loading = False
+            self.page_loading = False
 
     def _show_count(self) -> None:
         label = self.query_one("#segment-results-count", Label)

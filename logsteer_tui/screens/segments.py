@@ -581,7 +581,8 @@ class SegmentsScreen(LogsteerScreen):
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(runtime)
         self.summaries: list[SegmentSummary] = []
-        self.loading = True
+        # Not Textual's ``loading``, which would cover the screen with a spinner.
+        self.listing = True
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="segments-title-row"):
@@ -610,7 +611,7 @@ class SegmentsScreen(LogsteerScreen):
         )
 
     def reload(self) -> None:
-        self.loading = True
+        self.listing = True
         self._list()
 
     @work(exclusive=True, group="segments-list", exit_on_error=False)
@@ -638,7 +639,7 @@ class SegmentsScreen(LogsteerScreen):
         self.query_one("#segments-count", Label).update(
             f"{total} segment{'s' if total != 1 else ''}  (n: new)"
         )
-        self.loading = False
+        self.listing = False
 
     def highlighted(self) -> SegmentSummary | None:
         row = self.table.cursor_row
