@@ -127,6 +127,9 @@ class BenchProvider:
         data = response.json()
         return ProviderReply(data["sid"], data["status"])
 
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
 
 def settings_for(folder: Path, database: str) -> Settings:
     return Settings(

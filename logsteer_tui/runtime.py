@@ -106,4 +106,5 @@ class Runtime:
                 await service.stop()
             except Exception:
                 log.exception("Stopping %r failed", service)
+        await self.sms.close()
         await self.engine.dispose()

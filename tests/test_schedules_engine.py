@@ -299,6 +299,9 @@ class GatedProvider:
             await self.gate.wait()
         return await self.inner.send(sms)  # type: ignore[no-any-return]
 
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
 
 async def test_cancel_while_running_skips_the_rest(app: Runtime) -> None:
     await add_contacts(app, 30)

@@ -85,6 +85,15 @@ async def test_send_posts_documented_form(twilio: Runtime, fake: FakeTwilio) -> 
     assert message.from_address == "+15005550006"
 
 
+async def test_sends_share_one_connection(twilio: Runtime, fake: FakeTwilio) -> None:
+    contact = await make_contact(twilio)
+    await twilio.sms.send(contact.id, "First")
+    await twilio.sms.send(contact.id, "Second")
+    assert len(fake.requests) == 2
+    assert fake.requests[0].peer
+    assert fake.requests[0].peer == fake.requests[1].peer
+
+
 async def test_messaging_service_replaces_from(
     paths: AppPaths, fake: FakeTwilio
 ) -> None:

@@ -47,6 +47,8 @@ class ReceivedRequest:
     account_sid: str
     form: dict[str, str]
     authorized: bool
+    peer: str = ""
+    """The client's address and port, which stay the same on a kept connection."""
 
 
 @dataclass
@@ -94,8 +96,11 @@ class FakeTwilio:
         account_sid = request.match_info["account_sid"]
         form = {key: str(value) for key, value in (await request.post()).items()}
         authorized = self._authorized(request, account_sid)
+        peer = request.transport.get_extra_info("peername") if request.transport else ""
         self.requests.append(
-            ReceivedRequest(request.method, request.path, account_sid, form, authorized)
+            ReceivedRequest(
+                request.method, request.path, account_sid, form, authorized, str(peer)
+            )
         )
         if not authorized:
             return error_response("20003")

@@ -317,6 +317,10 @@ class SmsService:
         )
         return True
 
+    async def close(self) -> None:
+        """Close the provider's connections; call once, when the app stops."""
+        await self.provider.aclose()
+
     async def recover_interrupted(self) -> int:
         """Mark outgoing SMS left pending by a crashed process as errors.
 
