@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 
 from logsteer_tui.config import Settings, load_settings
 from logsteer_tui.paths import AppPaths
@@ -14,6 +17,11 @@ from logsteer_tui.runtime import Runtime
 
 # Pilot tests run at the size the app is designed for, whatever the terminal is.
 TERMINAL_SIZE = (80, 24)
+
+# The PostgreSQL server that tests create their own databases on.
+POSTGRES_SERVER_URL = os.environ.get(
+    "LOGSTEER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -53,6 +61,32 @@ def settings(paths: AppPaths) -> Settings:
 @pytest.fixture
 async def runtime(settings: Settings, paths: AppPaths) -> AsyncIterator[Runtime]:
     """A runtime on a fresh SQLite file, migrated, with no background services."""
+    runtime = Runtime.create(settings, paths)
+    await runtime.start(background=False)
+    yield runtime
+    await runtime.stop()
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """The URL of a new database on the test PostgreSQL server, dropped after."""
+    name = f"logsteer_test_{uuid.uuid4().hex[:12]}"
+    server = make_url(POSTGRES_SERVER_URL)
+    admin = await asyncpg.connect(
+        server.set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+async def pg_runtime(postgres_url: str, paths: AppPaths) -> AsyncIterator[Runtime]:
+    """A migrated runtime on a new PostgreSQL database, with no background services."""
+    settings = load_settings(paths.config_file, database_url=postgres_url)
     runtime = Runtime.create(settings, paths)
     await runtime.start(background=False)
     yield runtime

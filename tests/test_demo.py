@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import random
 import sys
-import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import phonenumbers
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 # The bench folder is no installed package, so it is imported from the checkout.
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from bench.generate import insert_rows_with_driver
-from logsteer_tui.config import load_settings
 from logsteer_tui.db.engine import create_engine, session_factory
 from logsteer_tui.db.migrate import upgrade
 from logsteer_tui.db.models import (
@@ -37,7 +31,6 @@ from logsteer_tui.db.models import (
     Note,
     Order,
 )
-from logsteer_tui.paths import AppPaths
 from logsteer_tui.runtime import Runtime
 from logsteer_tui.services.contacts import derived_columns
 from logsteer_tui.services.demo import (
@@ -52,9 +45,6 @@ from logsteer_tui.services.importer import import_contacts
 from logsteer_tui.services.messages import SENT_STATUSES
 
 FIXED_NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-POSTGRES_SERVER_URL = os.environ.get(
-    "LOGSTEER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 
 
 async def all_rows(runtime: Runtime, model: type) -> list:
@@ -263,38 +253,14 @@ async def test_bench_writer_matches_core_insert(tmp_path: Path) -> None:
         assert rows["driver"][model.__name__] == rows["core"][model.__name__]
 
 
-@pytest.fixture
-async def postgres_runtime(paths: AppPaths) -> AsyncIterator[Runtime]:
-    """A runtime on a new database of the test PostgreSQL server, dropped after."""
-    name = f"logsteer_test_{uuid.uuid4().hex[:12]}"
-    server = make_url(POSTGRES_SERVER_URL)
-    admin = await asyncpg.connect(
-        server.set(drivername="postgresql").render_as_string(False)
-    )
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url = server.set(database=name).render_as_string(hide_password=False)
-        runtime = Runtime.create(
-            load_settings(paths.config_file, database_url=url), paths
-        )
-        await runtime.start(background=False)
-        try:
-            yield runtime
-        finally:
-            await runtime.stop()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
 @pytest.mark.postgres
 async def test_postgres_ids_continue_after_demo(
-    postgres_runtime: Runtime, tmp_path: Path
+    pg_runtime: Runtime, tmp_path: Path
 ) -> None:
-    summary = await generate_demo_data(postgres_runtime, contacts=30)
-    contact = await postgres_runtime.contacts.create({"first_name": "Ana"})
+    summary = await generate_demo_data(pg_runtime, contacts=30)
+    contact = await pg_runtime.contacts.create({"first_name": "Ana"})
     assert contact.id == summary.contacts + 1
-    async with postgres_runtime.sessions() as session, session.begin():
+    async with pg_runtime.sessions() as session, session.begin():
         message = Message(
             contact_id=contact.id,
             channel=Channel.SMS,
@@ -306,6 +272,6 @@ async def test_postgres_ids_continue_after_demo(
     assert message.id == summary.messages + 1
     source = tmp_path / "contacts.csv"
     source.write_text("first name;email\nIvo;ivo@example.com\n", encoding="utf-8")
-    result = await import_contacts(postgres_runtime.sessions, source, "HR")
+    result = await import_contacts(pg_runtime.sessions, source, "HR")
     assert result.created == 1
-    assert await postgres_runtime.contacts.count() == summary.contacts + 2
+    assert await pg_runtime.contacts.count() == summary.contacts + 2

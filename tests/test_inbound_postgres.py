@@ -7,50 +7,21 @@ LOGSTEER_TEST_POSTGRES_URL (default: postgres on 127.0.0.1:5432) and drops it.
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
-from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
-from logsteer_tui.config import load_settings
 from logsteer_tui.db.models import ConsentEvent, Contact, Message
-from logsteer_tui.paths import AppPaths
 from logsteer_tui.runtime import Runtime
 from logsteer_tui.services.webhooks import IncomingSms
-
-SERVER_URL = os.environ.get(
-    "LOGSTEER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-async def pg_inbound(paths: AppPaths) -> AsyncIterator[Runtime]:
-    name = f"logsteer_test_{uuid.uuid4().hex[:12]}"
-    server = make_url(SERVER_URL)
-    admin = await asyncpg.connect(
-        server.set(drivername="postgresql").render_as_string(False)
-    )
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url = server.set(database=name).render_as_string(hide_password=False)
-        runtime = Runtime.create(
-            load_settings(paths.config_file, database_url=url), paths
-        )
-        await runtime.start(background=False)
-        await runtime.inbound.start()
-        try:
-            yield runtime
-        finally:
-            await runtime.stop()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+async def pg_inbound(pg_runtime: Runtime) -> Runtime:
+    await pg_runtime.inbound.start()
+    return pg_runtime
 
 
 def sms(sid: str, sender: str, body: str = "Hello") -> IncomingSms:

@@ -1,57 +1,22 @@
 """The schema and the contact service on a real PostgreSQL server.
 
-Each test run creates its own database on the server named by
-LOGSTEER_TEST_POSTGRES_URL (default: postgres on 127.0.0.1:5432) and drops it.
+Each test creates its own database on the server named by
+LOGSTEER_TEST_POSTGRES_URL (default: postgres on 127.0.0.1:5432) and drops it;
+see the postgres_url fixture in conftest.py.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import AsyncIterator
-
-import asyncpg
 import pytest
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
-from logsteer_tui.config import load_settings
 from logsteer_tui.db.migrate import current_revision, head_revision
 from logsteer_tui.db.models import Channel, Direction, Message, MessageStatus
-from logsteer_tui.paths import AppPaths
 from logsteer_tui.runtime import Runtime
 from logsteer_tui.services.contacts import PageCursor, SortKey
 from logsteer_tui.services.messages import record_status
 
-SERVER_URL = os.environ.get(
-    "LOGSTEER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
-    name = f"logsteer_test_{uuid.uuid4().hex[:12]}"
-    server = make_url(SERVER_URL)
-    admin = await asyncpg.connect(
-        server.set(drivername="postgresql").render_as_string(False)
-    )
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-@pytest.fixture
-async def pg_runtime(postgres_url: str, paths: AppPaths) -> AsyncIterator[Runtime]:
-    settings = load_settings(paths.config_file, database_url=postgres_url)
-    runtime = Runtime.create(settings, paths)
-    await runtime.start(background=False)
-    yield runtime
-    await runtime.stop()
 
 
 async def test_migrations_reach_head(pg_runtime: Runtime) -> None:

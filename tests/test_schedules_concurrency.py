@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy import func, insert, select
-from sqlalchemy.engine import make_url
 
 from logsteer_tui.config import Settings, load_settings
 from logsteer_tui.db.engine import create_engine, session_factory
@@ -29,24 +24,6 @@ from logsteer_tui.services.sms import DevProvider, SmsService
 from logsteer_tui.services.sms.providers import OutgoingSms, ProviderReply
 
 RECIPIENTS = 300
-SERVER_URL = os.environ.get(
-    "LOGSTEER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-
-
-@pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
-    name = f"logsteer_test_{uuid.uuid4().hex[:12]}"
-    server = make_url(SERVER_URL)
-    admin = await asyncpg.connect(
-        server.set(drivername="postgresql").render_as_string(False)
-    )
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def prepare(settings: Settings, paths: AppPaths) -> int:
