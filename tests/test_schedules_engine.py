@@ -20,6 +20,7 @@ from logsteer_tui.db.models import (
     Message,
     MessageStatus,
     MessageStatusEvent,
+    MessageType,
     ScheduleRun,
     ScheduleRunStatus,
     ScheduleStatus,
@@ -340,6 +341,21 @@ async def test_edit_before_start_only(app: Runtime) -> None:
     with pytest.raises(ScheduleError) as caught:
         await app.schedules.edit(schedule_id, body="Too late")
     assert "cannot be edited" in caught.value.message
+
+
+async def test_edit_type_and_paused_reason(app: Runtime) -> None:
+    await add_contacts(app, 1)
+    await save_everyone(app)
+    schedule_id = await create(app.schedules)
+    await app.schedules.edit(schedule_id, message_type=MessageType.TRANSACTIONAL)
+    schedule = await app.schedules.editable(schedule_id)
+    assert schedule.message_type is MessageType.TRANSACTIONAL
+    assert schedule.body == "Hi {{ first_name }}"
+    await app.schedules.pause(schedule_id)
+    with pytest.raises(ScheduleError) as caught:
+        await app.schedules.editable(schedule_id)
+    assert "is paused" in caught.value.message
+    assert "Resume it first" in caught.value.message
 
 
 async def test_marked_contacts_only(app: Runtime) -> None:

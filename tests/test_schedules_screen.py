@@ -11,7 +11,7 @@ import pytest
 from conftest import TERMINAL_SIZE
 from sqlalchemy import insert
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Label, ProgressBar, Static
+from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 
 from logsteer_tui.app import LogsteerApp
 from logsteer_tui.config import Settings
@@ -256,3 +256,78 @@ async def test_run_reasons_listed(runtime: Runtime) -> None:
         status, reason = (str(cell) for cell in table.get_row_at(0)[1:])
         assert status == "skipped"
         assert "Mobile 1" in reason
+
+
+async def test_edit_pending_schedule_from_keys(runtime: Runtime) -> None:
+    await add_people(runtime, 2)
+    plan = await runtime.schedules.plan(
+        ScheduleRequest(at="2031-01-06 09:00", body="Hi", segment="Everyone")
+    )
+    (schedule_id,) = await runtime.schedules.create([plan])
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        screen = await open_schedules(pilot)
+        table = screen.query_one("#schedules-table", DataTable)
+        await settle(pilot, lambda: table.row_count == 1)
+        await pilot.press("e")
+        await settle(pilot, lambda: isinstance(app.screen, ScheduleFormScreen))
+        form = app.screen
+        assert isinstance(form, ScheduleFormScreen)
+        body = form.query_one("#schedule-body-0", Input)
+        at = form.query_one("#schedule-at-0", Input)
+        assert body.value == "Hi"
+        assert at.value == "2031-01-06 09:00"
+        assert "Everyone" in str(form.query_one("#schedule-target", Label).content)
+        assert not form.query("#schedule-body-1")
+        assert body.has_focus
+        await pilot.press("end", "ctrl+u", *"Hello {{ first_name }}")
+        await pilot.press("tab")
+        assert at.has_focus
+        await pilot.press("end", "ctrl+u", *"2031-01-07 10:30")
+        assert body.value == "Hello {{ first_name }}"
+        assert at.value == "2031-01-07 10:30"
+        await pilot.press("ctrl+r")
+        preview = form.query_one("#schedule-preview", Static)
+        await settle(pilot, lambda: "Message 1" in str(preview.content))
+        assert "2031-01-07 10:30" in str(preview.content)
+        assert "Hello Ana0" in str(preview.content)
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await settle(pilot, lambda: app.screen is screen)
+        await settle(pilot, lambda: cells(screen, 0)[2] == "2031-01-07 10:30")
+        assert cells(screen, 0)[1] == "active"
+    schedule = await runtime.schedules.get(schedule_id)
+    assert schedule.body == "Hello {{ first_name }}"
+    assert schedule.next_run_at is not None
+    zone = runtime.schedules.zone
+    assert f"{schedule.next_run_at.astimezone(zone):%Y-%m-%d %H:%M}" == (
+        "2031-01-07 10:30"
+    )
+
+
+@pytest.mark.parametrize("state", ["started", "cancelled"])
+async def test_edit_rejected_with_reason(runtime: Runtime, state: str) -> None:
+    await add_people(runtime, 1)
+    plan = await runtime.schedules.plan(
+        ScheduleRequest(at="+1m", body="Hi", segment="Everyone")
+    )
+    (schedule_id,) = await runtime.schedules.create([plan])
+    if state == "started":
+        await runtime.schedules.fire(schedule_id, now=utc_now() + timedelta(minutes=2))
+        await asyncio.gather(*runtime.schedules.running_tasks().values())
+    else:
+        await runtime.schedules.cancel(schedule_id)
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        screen = await open_schedules(pilot)
+        table = screen.query_one("#schedules-table", DataTable)
+        await settle(pilot, lambda: table.row_count == 1)
+        await pilot.press("e")
+        await settle(pilot, lambda: bool(app._notifications))
+        messages = [note.message for note in app._notifications]
+        assert app.screen is screen
+    reason = "has already started" if state == "started" else "is cancelled"
+    assert any(reason in text and "cannot be edited" in text for text in messages)
+    schedule = await runtime.schedules.get(schedule_id)
+    assert schedule.body == "Hi"

@@ -9,10 +9,12 @@ flood the screen.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -35,6 +37,7 @@ from textual.widgets import (
 from logsteer_tui.db.models import (
     DeliveryStatus,
     MessageType,
+    Schedule,
     ScheduleRun,
     ScheduleRunStatus,
 )
@@ -51,6 +54,8 @@ from logsteer_tui.services.schedules import (
 )
 from logsteer_tui.services.segments import SegmentService
 from logsteer_tui.widgets.status_bar import StatusBar
+
+log = logging.getLogger(__name__)
 
 MESSAGE_ROWS = 3
 """Messages one form can plan at once, such as a reminder and a follow-up."""
@@ -88,8 +93,32 @@ def schedule_target(screen: Screen[Any]) -> ScheduleTarget | None:
     return ScheduleTarget(segment=screen.segment_name)
 
 
+class Rejected(Message, bubble=False):
+    """A schedule action the service rejected, shown as an error notification."""
+
+    def __init__(self, error: LogsteerError) -> None:
+        super().__init__()
+        self.error = error
+
+
+def notify_rejected(screen: Screen[Any], message: Rejected) -> None:
+    error = message.error
+    screen.notify(
+        error.message, title=error.title, severity="error", timeout=10, markup=False
+    )
+
+
+def edit_target(schedule: Schedule) -> ScheduleTarget:
+    """Return whom a stored schedule sends to, for the form that edits it."""
+    if schedule.contact_ids is not None:
+        return ScheduleTarget(contact_ids=tuple(schedule.contact_ids))
+    return ScheduleTarget(segment=schedule.segment_name)
+
+
 class ScheduleFormScreen(ModalScreen[int]):
-    """Plans up to three messages; dismisses with the number of schedules saved.
+    """Plans up to three messages, or edits one schedule that has not started.
+
+    It dismisses with the number of schedules saved or edited, 0 when closed.
 
     | Key | Action |
     | --- | --- |
@@ -133,15 +162,43 @@ class ScheduleFormScreen(ModalScreen[int]):
             super().__init__()
             self.count = count
 
-    def __init__(self, runtime: Runtime, target: ScheduleTarget | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        target: ScheduleTarget | None = None,
+        editing: Schedule | None = None,
+    ) -> None:
         super().__init__(id="schedule-form-screen")
         self.runtime = runtime
-        self.target = target
+        self.editing = editing
+        self.target = edit_target(editing) if editing is not None else target
         self.plans: list[SchedulePlan] = []
+        self.initial: dict[str, Any] = {}
+        """Stored values of the edited schedule, under the names edit() takes."""
+        if editing is not None:
+            zone = ZoneInfo(editing.timezone)
+            first = editing.next_run_at or editing.starts_at
+            self.initial = {
+                "body": editing.body,
+                "at": f"{first.astimezone(zone):%Y-%m-%d %H:%M}",
+                "every": editing.rule,
+                "message_type": editing.message_type,
+            }
+
+    @property
+    def row_count(self) -> int:
+        """Message rows in the form: one when editing, as a schedule has one text."""
+        return 1 if self.editing is not None else MESSAGE_ROWS
 
     def compose(self) -> ComposeResult:
+        title = (
+            f"Edit schedule {self.editing.id}"
+            if self.editing is not None
+            else "Plan messages"
+        )
+        message_type = self.initial.get("message_type", MessageType.PROMOTIONAL)
         with Vertical(id="schedule-form"):
-            yield Label("Plan messages", classes="schedule-form-title")
+            yield Label(title, classes="schedule-form-title")
             with Horizontal(classes="schedule-form-row"):
                 if self.target is not None:
                     yield Label(f"To: {self.target.label}", id="schedule-target")
@@ -151,23 +208,26 @@ class ScheduleFormScreen(ModalScreen[int]):
                     )
                 yield Select[str](
                     [(member.value, member.value) for member in MessageType],
-                    value=MessageType.PROMOTIONAL.value,
+                    value=message_type.value,
                     allow_blank=False,
                     id="schedule-type",
                 )
-            for index in range(MESSAGE_ROWS):
+            for index in range(self.row_count):
                 with Horizontal(classes="schedule-form-row"):
                     yield Input(
+                        self.initial.get("body", ""),
                         placeholder=f"Message {index + 1}: Hi {{{{ first_name }}}}",
                         id=f"schedule-body-{index}",
                         classes="schedule-body",
                     )
                     yield Input(
+                        self.initial.get("at", ""),
                         placeholder="+2h, mon 08:30",
                         id=f"schedule-at-{index}",
                         classes="schedule-at",
                     )
                     yield Input(
+                        self.initial.get("every", ""),
                         placeholder="once",
                         id=f"schedule-every-{index}",
                         classes="schedule-every",
@@ -212,8 +272,13 @@ class ScheduleFormScreen(ModalScreen[int]):
             segment = value if isinstance(value, str) else None
             contact_ids = None
         message_type = MessageType(str(self.query_one("#schedule-type", Select).value))
+        grace = (
+            timedelta(seconds=self.editing.grace_seconds)
+            if self.editing is not None
+            else timedelta(hours=1)
+        )
         requests = []
-        for index in range(MESSAGE_ROWS):
+        for index in range(self.row_count):
             body = self.query_one(f"#schedule-body-{index}", Input).value
             if not body.strip():
                 continue
@@ -225,10 +290,24 @@ class ScheduleFormScreen(ModalScreen[int]):
                     contact_ids=contact_ids,
                     message_type=message_type,
                     every=self.query_one(f"#schedule-every-{index}", Input).value,
-                    grace=timedelta(hours=1),
+                    grace=grace,
                 )
             )
         return requests
+
+    def edit_changes(self) -> dict[str, Any]:
+        """Return the edited values that differ from the stored schedule."""
+        values = {
+            "body": self.query_one("#schedule-body-0", Input).value,
+            "at": self.query_one("#schedule-at-0", Input).value,
+            "every": self.query_one("#schedule-every-0", Input).value,
+            "message_type": MessageType(
+                str(self.query_one("#schedule-type", Select).value)
+            ),
+        }
+        return {
+            key: value for key, value in values.items() if value != self.initial[key]
+        }
 
     def on_input_changed(self, _event: Input.Changed) -> None:
         # A changed form needs a new preview before it can be saved.
@@ -274,6 +353,9 @@ class ScheduleFormScreen(ModalScreen[int]):
         if not self.plans:
             self.notify("Preview the messages first (ctrl+r).", severity="warning")
             return
+        if self.editing is not None:
+            self._confirm_edit(self.editing.id)
+            return
         count = len(self.plans)
         question = f"Save {count} schedule{'s' if count != 1 else ''}?"
 
@@ -283,13 +365,44 @@ class ScheduleFormScreen(ModalScreen[int]):
 
         self.app.push_screen(ConfirmScreen(question, confirm_label="Save"), saved)
 
-    @work(exclusive=True, group="schedule-form-save")
+    def _confirm_edit(self, schedule_id: int) -> None:
+        changes = self.edit_changes()
+        if not changes:
+            self.notify("Nothing changed, so there is nothing to save.")
+            return
+
+        def saved(confirmed: bool | None) -> None:
+            if confirmed:
+                self._save_edit(schedule_id, changes)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Save the changes to schedule {schedule_id}?", confirm_label="Save"
+            ),
+            saved,
+        )
+
+    @work(exclusive=True, group="schedule-form-save", exit_on_error=False)
     async def _save(self, plans: list[SchedulePlan]) -> None:
         ids = await self.runtime.schedules.create(plans)
         self.post_message(self.Saved(len(ids)))
 
+    @work(exclusive=True, group="schedule-form-save", exit_on_error=False)
+    async def _save_edit(self, schedule_id: int, changes: dict[str, Any]) -> None:
+        # The schedule may have started since the form opened.
+        try:
+            await self.runtime.schedules.edit(schedule_id, **changes)
+        except LogsteerError as error:
+            log.info("Edit of schedule %s rejected: %s", schedule_id, error.message)
+            self.post_message(Rejected(error))
+            return
+        self.post_message(self.Saved(1))
+
     def on_schedule_form_screen_saved(self, message: Saved) -> None:
         self.dismiss(message.count)
+
+    def on_rejected(self, message: Rejected) -> None:
+        notify_rejected(self, message)
 
     @on(Button.Pressed, "#schedule-close-button")
     def action_close(self) -> None:
@@ -373,6 +486,7 @@ class SchedulesScreen(LogsteerScreen):
     | Key | Action |
     | --- | --- |
     | n | Plan new messages |
+    | e | Edit the highlighted schedule, if it has not started |
     | p | Pause the highlighted schedule |
     | r | Resume it |
     | c | Cancel it |
@@ -384,6 +498,13 @@ class SchedulesScreen(LogsteerScreen):
 
     BINDINGS = [
         Binding("n", "new", "New", id="schedules.new", tooltip="Plan new messages"),
+        Binding(
+            "e",
+            "edit",
+            "Edit",
+            id="schedules.edit",
+            tooltip="Edit the highlighted schedule, if it has not started yet",
+        ),
         Binding(
             "p",
             "pause",
@@ -428,6 +549,13 @@ class SchedulesScreen(LogsteerScreen):
         def __init__(self, summaries: Sequence[ScheduleSummary]) -> None:
             super().__init__()
             self.summaries = summaries
+
+    class EditLoaded(Message):
+        """A schedule that can still be edited, read again for the form."""
+
+        def __init__(self, schedule: Schedule) -> None:
+            super().__init__()
+            self.schedule = schedule
 
     class HistoryLoaded(Message):
         def __init__(self, schedule_id: int, runs: Sequence[ScheduleRun]) -> None:
@@ -498,6 +626,9 @@ class SchedulesScreen(LogsteerScreen):
 
     def palette_commands(self) -> Iterable[PaletteCommand]:
         yield PaletteCommand("Plan new messages", "Schedule SMS", self.action_new)
+        yield PaletteCommand(
+            "Edit the highlighted schedule", "Before it starts", self.action_edit
+        )
         yield PaletteCommand(
             "Send the highlighted run now",
             "Missed or interrupted",
@@ -656,6 +787,38 @@ class SchedulesScreen(LogsteerScreen):
                 self.reload()
 
         self.app.push_screen(ScheduleFormScreen(self.runtime, target), saved)
+
+    def action_edit(self) -> None:
+        schedule_id = self.highlighted_id()
+        if schedule_id is None:
+            self.notify("Highlight a schedule first.")
+            return
+        self._load_editable(schedule_id)
+
+    @work(exclusive=True, group="schedules-edit", exit_on_error=False)
+    async def _load_editable(self, schedule_id: int) -> None:
+        try:
+            schedule = await self.runtime.schedules.editable(schedule_id)
+        except LogsteerError as error:
+            log.info("Edit of schedule %s rejected: %s", schedule_id, error.message)
+            self.post_message(Rejected(error))
+            return
+        self.post_message(self.EditLoaded(schedule))
+
+    def on_rejected(self, message: Rejected) -> None:
+        notify_rejected(self, message)
+
+    def on_schedules_screen_edit_loaded(self, message: EditLoaded) -> None:
+        schedule_id = message.schedule.id
+
+        def saved(count: int | None) -> None:
+            if count:
+                self.notify(f"Saved the changes to schedule {schedule_id}.")
+                self.reload()
+
+        self.app.push_screen(
+            ScheduleFormScreen(self.runtime, editing=message.schedule), saved
+        )
 
     def action_pause(self) -> None:
         self._act("pause")

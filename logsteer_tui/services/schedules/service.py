@@ -34,6 +34,7 @@ from logsteer_tui.db.models import (
     Channel,
     Delivery,
     DeliveryStatus,
+    MessageType,
     Schedule,
     ScheduleRun,
     ScheduleRunStatus,
@@ -164,19 +165,18 @@ class SchedulerService:
         body: str | None = None,
         at: str | None = None,
         every: str | None = None,
+        message_type: MessageType | None = None,
     ) -> None:
-        """Change a schedule that has not run yet."""
+        """Change a schedule that has not run yet; None keeps a value as it is.
+
+        Raises ScheduleError saying why when the schedule has started, is
+        paused, finished or cancelled.
+        """
         async with self._sessions() as session, session.begin():
             schedule = await self._get(session, schedule_id)
-            runs = await session.scalar(
-                select(func.count()).where(ScheduleRun.schedule_id == schedule_id)
-            )
-            if runs or schedule.status is not ScheduleStatus.ACTIVE:
-                raise ScheduleError(
-                    f"Schedule {schedule_id} has already started or is "
-                    f"{schedule.status.value}, so it cannot be edited. Cancel it "
-                    "and create a new one."
-                )
+            await self._require_editable(session, schedule)
+            if message_type is not None:
+                schedule.message_type = message_type
             if body is not None:
                 if not body.strip():
                     raise ValidationError("body", body, "empty; write the message")
@@ -197,6 +197,36 @@ class SchedulerService:
             schedule.updated_at = utc_now()
         log.info("Edited schedule %s", schedule_id)
         self._changed(schedule)
+
+    async def editable(self, schedule_id: int) -> Schedule:
+        """Return the schedule if it can still be edited; else raise ScheduleError."""
+        async with self._sessions() as session:
+            schedule = await self._get(session, schedule_id)
+            await self._require_editable(session, schedule)
+            return schedule
+
+    async def _require_editable(
+        self, session: AsyncSession, schedule: Schedule
+    ) -> None:
+        runs = await session.scalar(
+            select(func.count()).where(ScheduleRun.schedule_id == schedule.id)
+        )
+        if runs:
+            raise ScheduleError(
+                f"Schedule {schedule.id} has already started ({runs} "
+                f"run{'s' if runs != 1 else ''}), so it cannot be edited. Cancel "
+                "it and plan a new one."
+            )
+        if schedule.status is ScheduleStatus.PAUSED:
+            raise ScheduleError(
+                f"Schedule {schedule.id} is paused, so it cannot be edited. "
+                "Resume it first, then edit it."
+            )
+        if schedule.status is not ScheduleStatus.ACTIVE:
+            raise ScheduleError(
+                f"Schedule {schedule.id} is {schedule.status.value}, so it cannot "
+                "be edited. Plan a new one."
+            )
 
     async def pause(self, schedule_id: int) -> None:
         """Stop firing the schedule and stop its running runs after their batch."""
