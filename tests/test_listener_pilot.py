@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from urllib.parse import urlencode
 
 import httpx
 from conftest import TERMINAL_SIZE
+from pilot import settle
 from pydantic import SecretStr
-from textual.pilot import Pilot
 from textual.widgets import DataTable, OptionList, TabbedContent
 from twilio.request_validator import RequestValidator
 
@@ -24,20 +22,6 @@ from logsteer_tui.services.webhooks import IncomingSms
 
 PUBLIC_URL = "https://sms.example.com"
 AUTH_TOKEN = "pilot-auth-token"
-
-
-async def settle(
-    pilot: Pilot[int], condition: Callable[[], bool], limit_seconds: float = 5
-) -> None:
-    """Let workers and messages run until ``condition`` holds, failing after a limit."""
-    deadline = time.monotonic() + limit_seconds
-    while time.monotonic() < deadline:
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("the screen did not reach the expected state in time")
 
 
 def listening_runtime(settings: Settings, paths: AppPaths) -> Runtime:

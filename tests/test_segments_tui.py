@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 from conftest import TERMINAL_SIZE
+from pilot import settle
 from test_segments_data import add_address, add_contact, segment_service
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Label
@@ -22,20 +20,6 @@ from logsteer_tui.screens.segments import (
     SegmentsScreen,
 )
 from logsteer_tui.services.segments import parse_definition
-
-
-async def settle(
-    pilot: Pilot[int], condition: Callable[[], bool], seconds: float = 5
-) -> None:
-    """Run workers and timers until ``condition`` holds; fail after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("the screen did not reach the expected state in time")
 
 
 async def open_segments(pilot: Pilot[int]) -> SegmentsScreen:

@@ -1,10 +1,8 @@
 """Pilot tests at 80x24: from a contact's SMS tab, `n` opens the composer."""
 
-import time
-from collections.abc import Callable
-
 import pytest
 from conftest import TERMINAL_SIZE
+from pilot import settle
 from sqlalchemy import func, select
 from textual.pilot import Pilot
 from textual.widgets import Log, OptionList, Static
@@ -21,20 +19,6 @@ from logsteer_tui.screens.contact import ContactScreen
 def no_listener(runtime: Runtime) -> None:
     # These tests need no webhooks, and a bound port could clash with another run.
     runtime.settings.listener.enabled = False
-
-
-async def settle(
-    pilot: Pilot[int], condition: Callable[[], bool], limit_seconds: float = 10
-) -> None:
-    """Let workers run until ``condition`` holds, failing after ``limit_seconds``."""
-    deadline = time.monotonic() + limit_seconds
-    while time.monotonic() < deadline:
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("the screen did not reach the expected state in time")
 
 
 async def open_sms_tab(pilot: Pilot[int]) -> ContactScreen:

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from contextlib import suppress
 from pathlib import Path
 
 import pytest
 from conftest import TERMINAL_SIZE
+from pilot import settle
 from textual.command import CommandPalette
-from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
-from textual.worker import WorkerFailed
 
 from logsteer_tui.app import LogsteerApp
 from logsteer_tui.config import Settings
@@ -29,22 +25,6 @@ from logsteer_tui.widgets.status_bar import StatusBar, database_label
 def no_listener(settings: Settings) -> None:
     """Keep the app's webhook listener off, so tests never bind a real port."""
     settings.listener.enabled = False
-
-
-async def settle(
-    pilot: Pilot[int], condition: Callable[[], bool], seconds: float = 5
-) -> None:
-    """Let workers and timers run until ``condition`` holds, for at most ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        # The App reports a failed worker itself; the test checks what it shows.
-        with suppress(WorkerFailed):
-            await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("the screen did not reach the expected state in time")
 
 
 def help_lines(app: LogsteerApp) -> list[tuple[str, str]]:
@@ -168,7 +148,7 @@ async def test_start_failure_names_database(
     app = LogsteerApp(runtime)
     async with app.run_test(size=TERMINAL_SIZE) as pilot:
         message = app.query_one("#startup-message", Static)
-        await settle(pilot, lambda: message.has_class("-error"))
+        await settle(pilot, lambda: message.has_class("-error"), worker_errors=True)
         text = str(message.content)
         assert "Cannot open the database" in text
         assert str(folder) in text

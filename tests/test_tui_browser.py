@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import pytest
 from conftest import TERMINAL_SIZE
+from pilot import settle
 from sqlalchemy import insert
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Label
@@ -25,20 +23,6 @@ from logsteer_tui.services.contacts import derived_columns
 def no_listener(settings: Settings) -> None:
     """Keep the app's webhook listener off, so tests never bind a real port."""
     settings.listener.enabled = False
-
-
-async def settle(
-    pilot: Pilot[int], condition: Callable[[], bool], seconds: float = 5
-) -> None:
-    """Let workers and timers run until ``condition`` holds, for at most ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("the screen did not reach the expected state in time")
 
 
 def browser(app: LogsteerApp) -> BrowserScreen:

@@ -1,0 +1,36 @@
+"""Helpers for Pilot tests of the TUI."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import suppress
+
+from textual.pilot import Pilot
+from textual.worker import WorkerFailed
+
+
+async def settle(
+    pilot: Pilot[int],
+    condition: Callable[[], bool],
+    seconds: float = 10,
+    worker_errors: bool = False,
+) -> None:
+    """Let workers and timers run until ``condition`` holds; fail after ``seconds``.
+
+    Waiting on the condition, not a fixed sleep, keeps fast machines fast and
+    slow ones correct. A failed worker raises, unless ``worker_errors`` is set for
+    a test that checks how the App reports the failure.
+    """
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if worker_errors:
+            with suppress(WorkerFailed):
+                await pilot.app.workers.wait_for_complete()
+        else:
+            await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the screen did not reach the expected state in time")
