@@ -134,6 +134,18 @@ class SendingSettings(Section):
     """How many SMS a bulk send hands to the provider each second."""
 
 
+class SchedulesSettings(Section):
+    """Scheduled sending. The options of ``logsteer schedule create`` win over it."""
+
+    grace_minutes: int = Field(default=60, ge=0)
+    """The grace window of new schedules, in minutes.
+
+    A run missed while nothing was running starts late within it and is marked
+    missed after it. A schedule stores this value when it is created unless it
+    sets its own (``--grace``), so a change leaves existing schedules as they are.
+    """
+
+
 class Settings(BaseSettings):
     """The effective settings of one run of the app."""
 
@@ -153,6 +165,7 @@ class Settings(BaseSettings):
     sms_gateway: SmsGatewaySettings = Field(default_factory=SmsGatewaySettings)
     consent: ConsentSettings = Field(default_factory=ConsentSettings)
     sending: SendingSettings = Field(default_factory=SendingSettings)
+    schedules: SchedulesSettings = Field(default_factory=SchedulesSettings)
 
     @classmethod
     def settings_customise_sources(

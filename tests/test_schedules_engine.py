@@ -26,6 +26,7 @@ from logsteer_tui.db.models import (
     ScheduleStatus,
 )
 from logsteer_tui.db.types import utc_now
+from logsteer_tui.errors import ConfigError
 from logsteer_tui.paths import AppPaths
 from logsteer_tui.runtime import Runtime
 from logsteer_tui.services.schedules import (
@@ -243,6 +244,37 @@ async def test_late_run_within_grace_sends(app: Runtime) -> None:
     await asyncio.gather(*app.schedules.running_tasks().values())
     assert len(runs) == 1
     assert (await run_row(app, runs[0])).sent == 1
+
+
+async def test_configured_grace_is_default(paths: AppPaths) -> None:
+    paths.config_file.parent.mkdir(parents=True, exist_ok=True)
+    paths.config_file.write_text("[schedules]\ngrace_minutes = 5\n", encoding="utf-8")
+    settings = load_settings(paths.config_file, sending={"sms_per_second": 10_000})
+    assert settings.schedules.grace_minutes == 5
+    runtime = Runtime.create(settings, paths)
+    await runtime.start(background=False)
+    try:
+        await add_contacts(runtime, 1)
+        await save_everyone(runtime)
+        default_id = await create(runtime.schedules)
+        own_id = await create(runtime.schedules, grace=timedelta(hours=2))
+        assert (await runtime.schedules.get(default_id)).grace_seconds == 300
+        assert (await runtime.schedules.get(own_id)).grace_seconds == 7200
+        late = utc_now() + timedelta(minutes=20)
+        assert await runtime.schedules.fire(default_id, now=late) == []
+        assert len(await runtime.schedules.fire(own_id, now=late)) == 1
+        await asyncio.gather(*runtime.schedules.running_tasks().values())
+        (missed,) = await runtime.schedules.history(default_id)
+        assert missed.status is ScheduleRunStatus.MISSED
+        assert "grace window of 5 minutes" in missed.note
+    finally:
+        await runtime.stop()
+
+
+def test_negative_grace_setting_rejected(paths: AppPaths) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(paths.config_file, schedules={"grace_minutes": -1})
+    assert "schedules.grace_minutes" in caught.value.message
 
 
 async def test_recurring_schedule_moves_to_next_time(app: Runtime) -> None:

@@ -130,9 +130,10 @@ def _register_create(commands: Any) -> None:
     create.add_argument(
         "--grace",
         type=int,
-        default=60,
+        default=None,
         metavar="MINUTES",
-        help="how late a run missed while nothing ran may still start (default: 60)",
+        help="how late a run missed while nothing ran may still start, in minutes "
+        "(default: [schedules] grace_minutes)",
     )
     create.add_argument(
         "--transliterate",
@@ -170,7 +171,7 @@ async def run_create(args: argparse.Namespace, runtime: Runtime) -> int:
         message_type=MessageType(args.type),
         every=args.every,
         transliterate=args.transliterate,
-        grace=timedelta(minutes=args.grace),
+        grace=timedelta(minutes=args.grace) if args.grace is not None else None,
         name=args.name,
     )
     plan = await service.plan(request)

@@ -272,10 +272,11 @@ class ScheduleFormScreen(ModalScreen[int]):
             segment = value if isinstance(value, str) else None
             contact_ids = None
         message_type = MessageType(str(self.query_one("#schedule-type", Select).value))
+        # A new schedule takes [schedules] grace_minutes; an edit keeps its own.
         grace = (
             timedelta(seconds=self.editing.grace_seconds)
             if self.editing is not None
-            else timedelta(hours=1)
+            else None
         )
         requests = []
         for index in range(self.row_count):

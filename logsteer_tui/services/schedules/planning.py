@@ -22,8 +22,6 @@ from logsteer_tui.services.schedules.recurrence import Recurrence, parse_rule
 from logsteer_tui.services.schedules.timing import parse_send_time
 from logsteer_tui.services.segments import SegmentService, parse_definition
 
-DEFAULT_GRACE = timedelta(hours=1)
-
 
 class ScheduleError(LogsteerError):
     """A schedule action that is not possible in the schedule's current state."""
@@ -44,7 +42,9 @@ class ScheduleRequest:
     message_type: MessageType = MessageType.PROMOTIONAL
     every: str = ""
     transliterate: bool | None = None
-    grace: timedelta = DEFAULT_GRACE
+    grace: timedelta | None = None
+    """The grace window for missed runs, or None for the configured default."""
+
     name: str = ""
 
 
@@ -61,6 +61,8 @@ class SchedulePlan:
     recurrence: Recurrence | None
     timezone: str
     target: Target
+    grace: timedelta
+    """The request's grace window, or the configured default when it set none."""
 
     def to_row(self) -> Schedule:
         request = self.request
@@ -79,7 +81,7 @@ class SchedulePlan:
             starts_at=self.first_run,
             rule=self.recurrence.rule if self.recurrence else "",
             timezone=self.timezone,
-            grace_seconds=int(request.grace.total_seconds()),
+            grace_seconds=int(self.grace.total_seconds()),
             next_run_at=self.first_run,
         )
 
@@ -108,8 +110,12 @@ async def check_request(
     segments: SegmentService,
     request: ScheduleRequest,
     now: datetime,
+    default_grace: timedelta,
 ) -> SchedulePlan:
-    """Check ``request`` against the database; raise a LogsteerError naming the fix."""
+    """Check ``request`` against the database; raise a LogsteerError naming the fix.
+
+    A request with no grace window of its own gets ``default_grace``.
+    """
     if request.channel is not Channel.SMS:
         raise ValidationError(
             "channel", request.channel.value, "only SMS can be scheduled for now"
@@ -121,10 +127,9 @@ async def check_request(
         first = first_fire_time(recurrence, first, zone, now)
     body, template_id = await _body(session, request)
     segment_id, segment_name, target = await _target(session, segments, request)
-    if request.grace < timedelta(0):
-        raise ValidationError(
-            "grace", request.grace, "negative; give 0 or more minutes"
-        )
+    grace = request.grace if request.grace is not None else default_grace
+    if grace < timedelta(0):
+        raise ValidationError("grace", grace, "negative; give 0 or more minutes")
     return SchedulePlan(
         request,
         body,
@@ -135,6 +140,7 @@ async def check_request(
         recurrence,
         str(zone),
         target,
+        grace,
     )
 
 

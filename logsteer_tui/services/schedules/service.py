@@ -107,6 +107,7 @@ class SchedulerService:
         self._sms = sms
         self.segments = segments
         self.zone: ZoneInfo = settings.general.zone
+        self.default_grace = timedelta(minutes=settings.schedules.grace_minutes)
         self.lease = timedelta(seconds=lease_seconds)
         self.poll_seconds = poll_seconds
         self.worker_id = secrets.token_hex(8)
@@ -129,7 +130,7 @@ class SchedulerService:
     ) -> SchedulePlan:
         async with self._sessions() as session:
             return await check_request(
-                session, self.segments, request, now or utc_now()
+                session, self.segments, request, now or utc_now(), self.default_grace
             )
 
     async def preview(self, plan: SchedulePlan) -> SchedulePreview:
