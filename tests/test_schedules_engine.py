@@ -14,6 +14,8 @@ from sqlalchemy import func, insert, select
 
 from logsteer_tui.config import Settings, load_settings
 from logsteer_tui.db.models import (
+    ConsentEvent,
+    ConsentSource,
     Contact,
     Delivery,
     DeliveryStatus,
@@ -38,7 +40,12 @@ from logsteer_tui.services.schedules import (
 )
 from logsteer_tui.services.schedules.checks import CachingRenderer
 from logsteer_tui.services.segments import SegmentService
-from logsteer_tui.services.sms.providers import OutgoingSms, ProviderReply
+from logsteer_tui.services.sms.providers import (
+    OPTED_OUT_CODE,
+    OutgoingSms,
+    ProviderError,
+    ProviderReply,
+)
 from logsteer_tui.services.templates import TemplateError, TemplateRenderer
 from logsteer_tui.services.webhooks import IncomingSms
 
@@ -468,6 +475,38 @@ async def test_recover_marks_unknown_sends_interrupted(app: Runtime) -> None:
     progress = await service.send_now(run_id, wait=True)
     assert progress.status is ScheduleRunStatus.FINISHED
     assert (progress.sent, progress.failed) == (2, 0)
+
+
+class OptedOutProvider(GatedProvider):
+    """A provider that rejects every SMS because the recipient replied STOP."""
+
+    async def send(self, sms: OutgoingSms) -> ProviderReply:
+        raise ProviderError(OPTED_OUT_CODE, "The recipient has opted out")
+
+
+async def test_carrier_opt_out_in_run_sets_flag(app: Runtime) -> None:
+    (contact_id,) = await add_contacts(app, 1)
+    await save_everyone(app)
+    schedule_id = await create(app.schedules)
+    app.sms.provider = OptedOutProvider(app.sms.provider, open_count=100)
+    (run_id,) = await fire_and_wait(app.schedules, schedule_id)
+    (row,) = await deliveries(app, run_id)
+    assert row.status is DeliveryStatus.FAILED
+    assert row.error_code == OPTED_OUT_CODE
+    async with app.sessions() as session:
+        contact = await session.get(Contact, contact_id)
+        events = list(
+            (
+                await session.scalars(
+                    select(ConsentEvent).where(ConsentEvent.contact_id == contact_id)
+                )
+            ).all()
+        )
+    assert contact is not None
+    assert contact.do_not_send_sms
+    assert [event.source for event in events] == [ConsentSource.PROVIDER_ERROR]
+    assert OPTED_OUT_CODE in events[0].reason
+    assert events[0].message_id == row.message_id
 
 
 def test_caching_renderer_matches_renderer() -> None:

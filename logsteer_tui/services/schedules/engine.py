@@ -624,9 +624,7 @@ class RunEngine:
             error_text=result.error.text,
         )
         if result.error.code == OPTED_OUT_CODE:
-            # NOTE: the SMS service's carrier opt-out step is private; it is
-            # reused here so a scheduled send records the opt-out the same way.
-            await self._sms._record_carrier_opt_out(session, message, result.error)
+            await self._sms.record_carrier_opt_out(session, message, result.error)
         return {
             "id": result.prepared.delivery_id,
             "status": DeliveryStatus.FAILED,

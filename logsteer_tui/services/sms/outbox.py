@@ -274,7 +274,7 @@ class SmsService:
                 error_text=error.text,
             )
             if error.code == OPTED_OUT_CODE and stored.contact_id is not None:
-                opted_out = await self._record_carrier_opt_out(session, stored, error)
+                opted_out = await self.record_carrier_opt_out(session, stored, error)
         log.warning(
             "%s rejected SMS %s to contact %s: %s",
             self.provider.name,
@@ -287,10 +287,19 @@ class SmsService:
             self._hub.publish(ContactChanged(stored.contact_id))
         return stored
 
-    async def _record_carrier_opt_out(
+    async def record_carrier_opt_out(
         self, session: AsyncSession, message: Message, error: ProviderError
     ) -> bool:
-        """Set Do not send SMS after the carrier reported an opt-out; True if set."""
+        """Set Do not send SMS on the contact of ``message`` after a carrier opt-out.
+
+        Call it when ``error`` is the provider's opted-out error for ``message``.
+        It locks the contact, sets the flag and adds a consent event naming the
+        provider and the error code in ``session``, which the caller commits.
+        Returns True if it set the flag, False if the message has no contact,
+        the contact is gone or the flag was already set.
+        """
+        if message.contact_id is None:
+            return False
         contact = await session.get(Contact, message.contact_id, with_for_update=True)
         if contact is None or contact.do_not_send_sms:
             return False
