@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from logsteer_tui.config import Settings, load_settings
 from logsteer_tui.db.models import (
@@ -447,6 +447,44 @@ async def test_recover_requeues_unsent_and_settles_sent(app: Runtime) -> None:
     async with app.sessions() as session:
         count = await session.scalar(select(func.count()).select_from(Message))
     assert count == 9
+
+
+async def test_startup_sweep_keeps_recovered_sent(app: Runtime) -> None:
+    await add_contacts(app, 4)
+    await save_everyone(app)
+    schedule_id = await create(app.schedules)
+    service = app.schedules
+    (run_id,) = await service.fire(schedule_id, now=utc_now() + timedelta(minutes=2))
+    for task in service.running_tasks().values():
+        task.cancel()
+    await asyncio.gather(*service.running_tasks().values(), return_exceptions=True)
+    segments = SegmentService.from_settings(app.sessions, app.settings)
+    dead = RunEngine(app.sessions, app.hub, app.sms, segments, "dead", rate=None)
+    await dead.populate(run_id)
+    prepared, claimed = await dead._claim(run_id, await service.get(schedule_id))
+    assert claimed == 4
+    for item in prepared[:2]:
+        await app.sms.provider.send(item.sms)
+
+    # The process died an hour ago, so the start-up sweep finds old pending SMS.
+    async with app.sessions() as session, session.begin():
+        await session.execute(
+            update(Message).values(created_at=utc_now() - timedelta(hours=1))
+        )
+
+    # Start-up order: the outbox sweep runs before the scheduler's recovery.
+    assert await app.sms.recover_interrupted() == 0
+    await service.engine.recover(timedelta(seconds=0))
+
+    sent_ids = {item.sms.message_id for item in prepared[:2]}
+    async with app.sessions() as session:
+        messages = list((await session.scalars(select(Message))).all())
+    by_id = {message.id: message.status for message in messages}
+    assert {by_id[message_id] for message_id in sent_ids} == {MessageStatus.SENT}
+    rows = {row.contact_id: row for row in await deliveries(app, run_id)}
+    sent_rows = [row for row in rows.values() if row.status is DeliveryStatus.SENT]
+    assert {row.message_id for row in sent_rows} == sent_ids
+    assert len(rows) == 4
 
 
 class SilentProvider(GatedProvider):
