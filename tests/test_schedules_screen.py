@@ -331,3 +331,23 @@ async def test_edit_rejected_with_reason(runtime: Runtime, state: str) -> None:
     assert any(reason in text and "cannot be edited" in text for text in messages)
     schedule = await runtime.schedules.get(schedule_id)
     assert schedule.body == "Hi"
+
+
+async def test_rejected_pause_shows_reason(runtime: Runtime) -> None:
+    await add_people(runtime, 1)
+    plan = await runtime.schedules.plan(
+        ScheduleRequest(at="+1h", body="Hi", segment="Everyone")
+    )
+    (schedule_id,) = await runtime.schedules.create([plan])
+    await runtime.schedules.cancel(schedule_id)
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        screen = await open_schedules(pilot)
+        table = screen.query_one("#schedules-table", DataTable)
+        await settle(pilot, lambda: table.row_count == 1)
+        await pilot.press("p")
+        await settle(pilot, lambda: bool(app._notifications))
+        messages = [note.message for note in app._notifications]
+        assert app.is_running
+        assert app.screen is screen
+    assert any("is cancelled, so it cannot pause" in text for text in messages)

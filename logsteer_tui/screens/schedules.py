@@ -9,11 +9,10 @@ flood the screen.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
 from textual import on, work
@@ -33,6 +32,7 @@ from textual.widgets import (
     Select,
     Static,
 )
+from textual.worker import Worker, WorkerState
 
 from logsteer_tui.db.models import (
     DeliveryStatus,
@@ -55,7 +55,8 @@ from logsteer_tui.services.schedules import (
 from logsteer_tui.services.segments import SegmentService
 from logsteer_tui.widgets.status_bar import StatusBar
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from logsteer_tui.app import LogsteerApp
 
 MESSAGE_ROWS = 3
 """Messages one form can plan at once, such as a reminder and a follow-up."""
@@ -93,19 +94,16 @@ def schedule_target(screen: Screen[Any]) -> ScheduleTarget | None:
     return ScheduleTarget(segment=screen.segment_name)
 
 
-class Rejected(Message, bubble=False):
-    """A schedule action the service rejected, shown as an error notification."""
+def report_worker_error(screen: Screen[Any], event: Worker.StateChanged) -> None:
+    """Hand the error of a failed worker of ``screen`` to the App to show.
 
-    def __init__(self, error: LogsteerError) -> None:
-        super().__init__()
-        self.error = error
-
-
-def notify_rejected(screen: Screen[Any], message: Rejected) -> None:
-    error = message.error
-    screen.notify(
-        error.message, title=error.title, severity="error", timeout=10, markup=False
-    )
+    Worker.StateChanged does not bubble (Textual 8), so the App's own handler
+    sees only the App's workers. A ScheduleError from the service says why an
+    action was rejected, such as editing a schedule that has started.
+    """
+    if event.state is WorkerState.ERROR:
+        app = cast("LogsteerApp", screen.app)
+        app.show_error(event.worker.error, event.worker.name or event.worker.group)
 
 
 def edit_target(schedule: Schedule) -> ScheduleTarget:
@@ -390,20 +388,15 @@ class ScheduleFormScreen(ModalScreen[int]):
 
     @work(exclusive=True, group="schedule-form-save", exit_on_error=False)
     async def _save_edit(self, schedule_id: int, changes: dict[str, Any]) -> None:
-        # The schedule may have started since the form opened.
-        try:
-            await self.runtime.schedules.edit(schedule_id, **changes)
-        except LogsteerError as error:
-            log.info("Edit of schedule %s rejected: %s", schedule_id, error.message)
-            self.post_message(Rejected(error))
-            return
+        # edit() checks again, because the schedule may have started meanwhile.
+        await self.runtime.schedules.edit(schedule_id, **changes)
         self.post_message(self.Saved(1))
 
     def on_schedule_form_screen_saved(self, message: Saved) -> None:
         self.dismiss(message.count)
 
-    def on_rejected(self, message: Rejected) -> None:
-        notify_rejected(self, message)
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        report_worker_error(self, event)
 
     @on(Button.Pressed, "#schedule-close-button")
     def action_close(self) -> None:
@@ -476,6 +469,9 @@ class DeliveriesScreen(ModalScreen[None]):
             self.query_one("#deliveries-hint", Label).update(
                 "Every contact of this run got the SMS, or none is left to send."
             )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        report_worker_error(self, event)
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -798,16 +794,11 @@ class SchedulesScreen(LogsteerScreen):
 
     @work(exclusive=True, group="schedules-edit", exit_on_error=False)
     async def _load_editable(self, schedule_id: int) -> None:
-        try:
-            schedule = await self.runtime.schedules.editable(schedule_id)
-        except LogsteerError as error:
-            log.info("Edit of schedule %s rejected: %s", schedule_id, error.message)
-            self.post_message(Rejected(error))
-            return
+        schedule = await self.runtime.schedules.editable(schedule_id)
         self.post_message(self.EditLoaded(schedule))
 
-    def on_rejected(self, message: Rejected) -> None:
-        notify_rejected(self, message)
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        report_worker_error(self, event)
 
     def on_schedules_screen_edit_loaded(self, message: EditLoaded) -> None:
         schedule_id = message.schedule.id
@@ -875,11 +866,11 @@ class SchedulesScreen(LogsteerScreen):
         if schedule_id is not None:
             self._run_action(action, schedule_id)
 
-    @work(group="schedules-action")
+    @work(group="schedules-action", exit_on_error=False)
     async def _run_action(self, action: str, schedule_id: int) -> None:
         await getattr(self.runtime.schedules, action)(schedule_id)
 
-    @work(group="schedules-action")
+    @work(group="schedules-action", exit_on_error=False)
     async def _send_now(self, run_id: int) -> None:
         await self.runtime.schedules.send_now(run_id)
 
