@@ -98,8 +98,8 @@ def report_worker_error(screen: Screen[Any], event: Worker.StateChanged) -> None
     """Hand the error of a failed worker of ``screen`` to the App to show.
 
     Worker.StateChanged does not bubble (Textual 8), so the App's own handler
-    sees only the App's workers. A ScheduleError from the service says why an
-    action was rejected, such as editing a schedule that has started.
+    receives the events of the App's workers only. A ScheduleError from the
+    service says why an action was rejected, such as editing a started schedule.
     """
     if event.state is WorkerState.ERROR:
         app = cast("LogsteerApp", screen.app)
