@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from test_postgres import pg_runtime, postgres_url
 from test_segments_data import (
     add_address,
     add_contact,
@@ -23,7 +22,6 @@ from logsteer_tui.services.segments.operators import OPERATOR_INFO, ValueShape
 
 pytestmark = pytest.mark.postgres
 
-__all__ = ["pg_runtime", "postgres_url"]
 
 SAMPLES: dict[str, Any] = {
     "text": "a",
