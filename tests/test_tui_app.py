@@ -165,3 +165,23 @@ async def test_open_contacts_returns_to_browser(runtime: Runtime) -> None:
         app.action_contacts()
         await settle(pilot, lambda: isinstance(app.screen, BrowserScreen))
         assert len(app.screen_stack) == 2
+
+
+async def test_screen_worker_failure_notified(runtime: Runtime) -> None:
+    await runtime.contacts.create({"first_name": "Ana"})
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, BrowserScreen))
+        async with runtime.engine.begin() as connection:
+            await connection.exec_driver_sql("ALTER TABLE contact RENAME TO gone")
+        await pilot.press("slash", *"ana")
+        await settle(
+            pilot,
+            lambda: any("failed" in str(n.message) for n in app._notifications),
+            worker_errors=True,
+        )
+        notices = [n for n in app._notifications if "failed" in str(n.message)]
+        assert notices
+        for notice in notices:
+            assert notice.severity == "error"
+            assert str(runtime.paths.log_file) in str(notice.message)

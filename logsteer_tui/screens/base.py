@@ -8,9 +8,11 @@ from typing import Any
 
 from textual.message import Message
 from textual.screen import Screen
+from textual.worker import Worker
 
 from logsteer_tui.runtime import Runtime
 from logsteer_tui.services.events import Event
+from logsteer_tui.widgets.worker_errors import report_worker_error
 
 
 class HubEvent(Message, bubble=False):
@@ -48,3 +50,7 @@ class LogsteerScreen(Screen[None]):
     def palette_commands(self) -> Iterable[PaletteCommand]:
         """Return the commands this screen adds to the command palette."""
         return ()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # Textual also runs a subclass's own handler of this message.
+        report_worker_error(self, event)

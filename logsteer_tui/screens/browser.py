@@ -286,7 +286,7 @@ class BrowserScreen(LogsteerScreen):
         self._load_more_if_near_end(table.cursor_row)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # The App reports the error; this only lets the next page load again.
+        # LogsteerScreen reports the error; this only lets the next page load again.
         if event.worker.group == "browser-page" and event.state is WorkerState.ERROR:
             self.page_loading = False
 

@@ -22,6 +22,7 @@ from textual.widgets import (
     TextArea,
 )
 from textual.widgets.option_list import Option
+from textual.worker import Worker
 
 from logsteer_tui.db.models import Contact, Message, MessageStatus, MessageType
 from logsteer_tui.db.types import utc_now
@@ -31,6 +32,7 @@ from logsteer_tui.services.sms import SmsPreview
 from logsteer_tui.services.sms.encoding import SmsEncoding
 from logsteer_tui.services.templates import FIELD_LABELS
 from logsteer_tui.services.validation import format_phone
+from logsteer_tui.widgets.worker_errors import report_worker_error
 
 # Field values longer than this are cut in the list of fields.
 FIELD_VALUE_WIDTH = 16
@@ -175,6 +177,9 @@ class ComposeSmsScreen(ModalScreen[Message | None]):
             yield Static("", id="compose-counter")
             yield Log(id="compose-log", max_lines=100)
         yield Footer()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        report_worker_error(self, event)
 
     def on_mount(self) -> None:
         self.query_one("#compose-body", TextArea).border_title = "Template"

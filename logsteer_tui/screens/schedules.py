@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from textual import on, work
@@ -32,7 +32,7 @@ from textual.widgets import (
     Select,
     Static,
 )
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from logsteer_tui.db.models import (
     DeliveryStatus,
@@ -54,9 +54,7 @@ from logsteer_tui.services.schedules import (
 )
 from logsteer_tui.services.segments import SegmentService
 from logsteer_tui.widgets.status_bar import StatusBar
-
-if TYPE_CHECKING:
-    from logsteer_tui.app import LogsteerApp
+from logsteer_tui.widgets.worker_errors import report_worker_error
 
 MESSAGE_ROWS = 3
 """Messages one form can plan at once, such as a reminder and a follow-up."""
@@ -92,18 +90,6 @@ def schedule_target(screen: Screen[Any]) -> ScheduleTarget | None:
     if screen.segment_name is None:
         return None
     return ScheduleTarget(segment=screen.segment_name)
-
-
-def report_worker_error(screen: Screen[Any], event: Worker.StateChanged) -> None:
-    """Hand the error of a failed worker of ``screen`` to the App to show.
-
-    Worker.StateChanged does not bubble (Textual 8), so the App's own handler
-    receives the events of the App's workers only. A ScheduleError from the
-    service says why an action was rejected, such as editing a started schedule.
-    """
-    if event.state is WorkerState.ERROR:
-        app = cast("LogsteerApp", screen.app)
-        app.show_error(event.worker.error, event.worker.name or event.worker.group)
 
 
 def edit_target(schedule: Schedule) -> ScheduleTarget:
@@ -796,9 +782,6 @@ class SchedulesScreen(LogsteerScreen):
     async def _load_editable(self, schedule_id: int) -> None:
         schedule = await self.runtime.schedules.editable(schedule_id)
         self.post_message(self.EditLoaded(schedule))
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        report_worker_error(self, event)
 
     def on_schedules_screen_edit_loaded(self, message: EditLoaded) -> None:
         schedule_id = message.schedule.id

@@ -311,7 +311,7 @@ class SegmentResultsScreen(LogsteerScreen):
         return None
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # The App reports the error; this only lets the next page load again.
+        # LogsteerScreen reports the error; this only lets the next page load again.
         if (
             event.worker.group == "segment-results-page"
             and event.state is WorkerState.ERROR

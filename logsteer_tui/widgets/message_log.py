@@ -10,10 +10,12 @@ from textual.content import Content
 from textual.message import Message as TextualMessage
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
+from textual.worker import Worker
 
 from logsteer_tui.db.models import Channel, Direction, Message, MessageStatus
 from logsteer_tui.runtime import Runtime
 from logsteer_tui.widgets.formatting import local_time
+from logsteer_tui.widgets.worker_errors import report_worker_error
 
 # Longer bodies are cut in the list; the full text stays in the database.
 PREVIEW_CHARACTERS = 400
@@ -79,6 +81,9 @@ class MessageLog(OptionList):
         self.contact_id = contact_id
         self.channel = channel
         self.loaded = False
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        report_worker_error(self, event)
 
     def on_mount(self) -> None:
         self.reload()
