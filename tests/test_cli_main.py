@@ -45,3 +45,14 @@ def test_bad_database_url_names_it(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "mysql" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_database_in_missing_folder_rejected(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-folder" / "contacts.sqlite"
+    result = run_logsteer(
+        "--database", f"sqlite:///{missing}", "contacts", "list", tmp_path=tmp_path
+    )
+    assert result.returncode == 2
+    assert str(missing.parent) in result.stderr
+    assert "does not exist" in result.stderr
+    assert not missing.parent.exists()

@@ -46,11 +46,24 @@ def async_url(url: str) -> URL:
     return parsed.set(drivername=ASYNC_DRIVERS[backend])
 
 
-def create_engine(url: str, **options: Any) -> AsyncEngine:
-    """Create the engine; SQLite files get WAL, foreign keys and a busy timeout."""
+def create_engine(url: str, create_folder: bool = True, **options: Any) -> AsyncEngine:
+    """Create the engine; SQLite files get WAL, foreign keys and a busy timeout.
+
+    A SQLite file's folder is created when ``create_folder`` is set; otherwise a
+    missing folder raises ConfigError, so a mistyped path is not taken for a new,
+    empty database.
+    """
     parsed = async_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database:
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(parsed.database).expanduser().parent
+        if create_folder:
+            folder.mkdir(parents=True, exist_ok=True)
+        elif not folder.is_dir():
+            raise ConfigError(
+                f"The folder {folder} of the database {parsed.database} does not "
+                "exist. Check the path in --database or LOGSTEER_DATABASE_URL, or "
+                "create the folder first."
+            )
     engine = create_async_engine(parsed, **options)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", configure_sqlite)
