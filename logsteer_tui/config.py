@@ -199,14 +199,25 @@ def load_settings(config_file: Path, **overrides: Any) -> Settings:
     try:
         return FileSettings(**overrides)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
-            for item in error.errors()
-        )
+        problems = "; ".join(describe_problem(item) for item in error.errors())
         raise ConfigError(
             f"Invalid settings in {config_file} or the LOGSTEER_* environment: "
-            f"{problems}."
+            f"{problems}. Every key is listed in docs/configuration.md."
         ) from error
+
+
+def describe_problem(item: Any) -> str:
+    """Word one pydantic validation error with the key and the value given."""
+    key = ".".join(str(part) for part in item["loc"])
+    if item["type"] == "extra_forbidden":
+        return f"{key} is not a known setting; check its spelling and section"
+    if item["type"] == "missing":
+        return f"{key} is missing"
+    reason = str(item["msg"]).removeprefix("Value error, ")
+    value = item.get("input")
+    if isinstance(value, SecretStr | dict):
+        return f"{key}: {reason}"
+    return f"{key} = {value!r} is invalid: {reason}"
 
 
 def secret_values(settings: Settings) -> list[str]:

@@ -42,7 +42,7 @@ def test_unknown_key_names_it(tmp_path: Path) -> None:
     config_file.write_text("[general]\ntimezon = 'UTC'\n")
     with pytest.raises(ConfigError) as caught:
         load_settings(config_file)
-    assert "general.timezon" in str(caught.value)
+    assert "general.timezon is not a known setting" in str(caught.value)
     assert str(config_file) in str(caught.value)
 
 
@@ -58,3 +58,23 @@ def test_broken_toml_names_file(tmp_path: Path) -> None:
     config_file.write_text("[general\n")
     with pytest.raises(ConfigError, match=r"config\.toml"):
         load_settings(config_file)
+
+
+def test_wrong_type_names_value(tmp_path: Path) -> None:
+    config_file = tmp_path / "config.toml"
+    config_file.write_text("[listener]\nport = 'ten'\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file)
+    assert "listener.port = 'ten' is invalid" in str(caught.value)
+
+
+def test_secret_value_never_in_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOGSTEER_TWILIO__AUTH_TOKEN", "s3cret-token")
+    config_file = tmp_path / "config.toml"
+    config_file.write_text("[twilio]\ntimeout_seconds = -1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file)
+    assert "twilio.timeout_seconds = -1 is invalid" in str(caught.value)
+    assert "s3cret-token" not in str(caught.value)
