@@ -16,6 +16,7 @@ from logsteer_tui.config import Settings
 from logsteer_tui.paths import AppPaths
 from logsteer_tui.runtime import Runtime
 from logsteer_tui.screens.browser import BrowserScreen
+from logsteer_tui.screens.confirm import ConfirmScreen
 from logsteer_tui.screens.contact import ContactScreen
 from logsteer_tui.screens.review import ReviewScreen
 from logsteer_tui.services.webhooks import IncomingSms
@@ -131,6 +132,8 @@ async def test_review_screen_links_contact(settings: Settings, paths: AppPaths) 
         )
         candidates.highlighted = ana_index
         await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
         await settle(pilot, lambda: table.row_count == 0)
 
         contact = await runtime.contacts.get(first.id)

@@ -19,8 +19,10 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Label, OptionList
 from textual.widgets.option_list import Option
 
+from logsteer_tui.db.models import ConsentAction
 from logsteer_tui.runtime import Runtime, database_url
 from logsteer_tui.screens.base import HubEvent, LogsteerScreen, PaletteCommand
+from logsteer_tui.screens.confirm import ConfirmScreen
 from logsteer_tui.services.events import SmsReceived
 from logsteer_tui.services.inbound import ReviewCandidate, ReviewItem, StoredSms
 from logsteer_tui.services.validation import format_phone
@@ -43,12 +45,25 @@ def candidate_label(candidate: ReviewCandidate) -> Text:
     return label
 
 
+def link_question(
+    item: ReviewItem, candidate: ReviewCandidate, action: ConsentAction | None
+) -> str:
+    """Return the question that confirms linking, naming any consent change."""
+    name = candidate.full_name or f"contact {candidate.id}"
+    question = f"Link the message from {format_phone(item.sender)} to {name}?"
+    if action is ConsentAction.OPT_OUT:
+        question += f" This opts {name} out of SMS."
+    elif action is ConsentAction.OPT_IN:
+        question += f" This opts {name} back in to SMS."
+    return question
+
+
 class ReviewScreen(LogsteerScreen):
     """Incoming SMS that need an operator to pick their contact.
 
     | Key | Action |
     | --- | --- |
-    | enter | On a message: choose among its contacts. On a contact: link it |
+    | enter | On a message: choose its contact. On a contact: link it after a yes |
     | tab | Move between the messages and the contacts |
     | r | Reload the list |
     | escape | Back |
@@ -204,6 +219,10 @@ class ReviewScreen(LogsteerScreen):
             Option(candidate_label(candidate), id=str(candidate.id))
             for candidate in item.candidates
         )
+        if options.option_count:
+            # Without a highlight, Down would land on the first contact, not the
+            # second, and Enter would link a contact the operator never saw chosen.
+            options.highlighted = 0
 
     @on(OptionList.OptionSelected, "#review-candidates")
     def _candidate_selected(self, event: OptionList.OptionSelected) -> None:
@@ -216,7 +235,15 @@ class ReviewScreen(LogsteerScreen):
             for candidate in item.candidates
             if str(candidate.id) == event.option.id
         )
-        self._link(item.message_id, chosen)
+        message_id = item.message_id
+        action = self.runtime.inbound.keywords.action_for(item.body)
+        question = link_question(item, chosen, action)
+
+        def link_if_confirmed(confirmed: bool | None) -> None:
+            if confirmed:
+                self._link(message_id, chosen)
+
+        self.app.push_screen(ConfirmScreen(question, "Link"), link_if_confirmed)
 
     @work(group="review-link", exit_on_error=False)
     async def _link(self, message_id: int, candidate: ReviewCandidate) -> None:
