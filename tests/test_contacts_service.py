@@ -126,3 +126,11 @@ async def test_status_moves_forward_only(runtime: Runtime) -> None:
     stored = await runtime.contacts.get(contact.id)
     assert stored.last_sms_sent_body == "Hi"
     assert stored.last_message_at is not None
+
+
+async def test_empty_contact_rejected(runtime: Runtime) -> None:
+    with pytest.raises(ContactValidationError) as caught:
+        await runtime.contacts.create({"first_name": "  ", "do_not_send_sms": True})
+    assert [error.field for error in caught.value.errors] == ["first_name"]
+    assert "needs a name, an email or a phone number" in str(caught.value)
+    assert await runtime.contacts.count() == 0

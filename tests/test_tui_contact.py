@@ -171,6 +171,22 @@ async def test_new_contact_from_browser(runtime: Runtime) -> None:
     ]
 
 
+async def test_empty_new_contact_not_saved(runtime: Runtime) -> None:
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, BrowserScreen))
+        await pilot.press("a")
+        await settle(pilot, lambda: isinstance(app.screen, ContactScreen))
+        screen = app.screen
+        assert isinstance(screen, ContactScreen)
+        await pilot.press("ctrl+s")
+        form = screen.query_one(ContactForm)
+        await settle(pilot, lambda: form.error_text("first_name") != "")
+        assert "needs a name" in form.error_text("first_name")
+        assert screen.contact_id is None
+    assert await runtime.contacts.count() == 0
+
+
 async def test_escape_with_edits_asks_first(runtime: Runtime) -> None:
     await runtime.contacts.create({"first_name": "Ana"})
     app = LogsteerApp(runtime)

@@ -39,6 +39,8 @@ EDITABLE_FIELDS = (
     *FLAG_FIELDS,
 )
 TEXT_LIMITS = {"first_name": 100, "last_name": 100, "company": 200}
+# A new contact needs at least one of these, or nobody could find it again.
+IDENTIFYING_FIELDS = (*TEXT_FIELDS, "email", *PHONE_FIELDS)
 
 _TRUE = {"true", "yes", "1", "on", "y"}
 _FALSE = {"false", "no", "0", "off", "n", ""}
@@ -299,6 +301,16 @@ class ContactService:
         source: ContactSource = ContactSource.MANUAL,
     ) -> Contact:
         clean = clean_fields(values, self.region)
+        if not any(clean.get(field) for field in IDENTIFYING_FIELDS):
+            raise ContactValidationError(
+                [
+                    ValidationError(
+                        "first_name",
+                        clean.get("first_name", ""),
+                        "a contact needs a name, an email or a phone number",
+                    )
+                ]
+            )
         contact = Contact(
             **clean,
             **derived_columns(clean),
