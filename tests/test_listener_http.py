@@ -402,6 +402,7 @@ async def test_taken_port_reported(settings: Settings, paths: AppPaths) -> None:
             state = runtime.listener.state
             assert state.running is False
             assert "Cannot listen on" in state.error
+            assert "the port is in use" in state.error
             assert "[listener] port" in state.error
             assert states == [state]
             contact = await runtime.contacts.create({"first_name": "Ana"})

@@ -10,6 +10,7 @@ app keeps working.
 
 from __future__ import annotations
 
+import errno
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -149,7 +150,12 @@ class WebhookListener:
             await site.start()
         except OSError as error:
             await runner.cleanup()
-            reason = error.strerror or str(error)
+            if error.errno == errno.EADDRINUSE:
+                # asyncio's message repeats the address; the short form fits the
+                # status bar at 80 columns.
+                reason = "the port is in use"
+            else:
+                reason = error.strerror or str(error)
             message = (
                 f"Cannot listen on {self.configured_address}: {reason}. "
                 "Stop the program using that port or set another [listener] port."
