@@ -7,15 +7,17 @@ import logging
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
@@ -54,8 +56,9 @@ class LogsteerCommands(Provider):
         app = self.app
         assert isinstance(app, LogsteerApp)
         commands = list(app.palette_commands())
-        if isinstance(self.screen, LogsteerScreen):
-            commands.extend(self.screen.palette_commands())
+        screen = app.screen_under_palette
+        if isinstance(screen, LogsteerScreen):
+            commands.extend(screen.palette_commands())
         return commands
 
     async def discover(self) -> Hits:
@@ -267,6 +270,20 @@ class LogsteerApp(App[int]):
 
     # App-wide actions and palette commands.
 
+    @property
+    def screen_under_palette(self) -> Screen[Any]:
+        """The topmost screen that is not the command palette.
+
+        While the palette is open ``self.screen`` is the palette itself, so
+        commands that depend on the user's screen look here instead.
+        """
+        screens: list[Screen[Any]] = [
+            screen
+            for screen in self.screen_stack
+            if not isinstance(screen, CommandPalette)
+        ]
+        return screens[-1] if screens else self.screen
+
     def palette_commands(self) -> Iterable[PaletteCommand]:
         yield PaletteCommand(
             "Open contacts", "The contact browser", self.action_contacts
@@ -287,7 +304,7 @@ class LogsteerApp(App[int]):
         yield PaletteCommand(
             "Open schedules", "Planned SMS sends and their runs", self.action_schedules
         )
-        if schedule_target(self.screen) is not None:
+        if schedule_target(self.screen_under_palette) is not None:
             yield PaletteCommand(
                 "Schedule for these contacts",
                 "Plan an SMS to the marked contacts, or to the whole segment",
@@ -324,7 +341,7 @@ class LogsteerApp(App[int]):
             self.push_screen(SchedulesScreen(self.runtime))
 
     def action_schedule_here(self) -> None:
-        target = schedule_target(self.screen)
+        target = schedule_target(self.screen_under_palette)
         if target is not None:
             self.push_screen(ScheduleFormScreen(self.runtime, target))
 
