@@ -198,18 +198,21 @@ class ScheduleFormScreen(ModalScreen[int]):
                 )
             for index in range(self.row_count):
                 with Horizontal(classes="schedule-form-row"):
+                    yield Label(f"Text {index + 1}", classes="schedule-label")
                     yield Input(
                         self.initial.get("body", ""),
-                        placeholder=f"Message {index + 1}: Hi {{{{ first_name }}}}",
+                        placeholder="Hi {{ first_name }}",
                         id=f"schedule-body-{index}",
                         classes="schedule-body",
                     )
+                    yield Label("At", classes="schedule-label")
                     yield Input(
                         self.initial.get("at", ""),
-                        placeholder="+2h, mon 08:30",
+                        placeholder="+2h, 08:30",
                         id=f"schedule-at-{index}",
                         classes="schedule-at",
                     )
+                    yield Label("Every", classes="schedule-label")
                     yield Input(
                         self.initial.get("every", ""),
                         placeholder="once",
