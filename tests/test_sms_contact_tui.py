@@ -12,6 +12,7 @@ from logsteer_tui.db.models import Contact, Message, MessageStatus
 from logsteer_tui.runtime import Runtime
 from logsteer_tui.screens.browser import BrowserScreen
 from logsteer_tui.screens.compose_sms import ComposeSmsScreen
+from logsteer_tui.screens.confirm import ConfirmScreen
 from logsteer_tui.screens.contact import ContactScreen
 
 
@@ -110,6 +111,8 @@ async def test_opted_out_contact_refused_in_tui(runtime: Runtime) -> None:
         await pilot.pause()
         assert list(composer.query_one("#compose-log", Log).lines) == []
         await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
         await settle(pilot, lambda: app.screen is contact_screen)
     assert await message_count(runtime) == 0
     assert not runtime.paths.dev_outbox_file.exists()

@@ -12,6 +12,7 @@ from logsteer_tui.app import LogsteerApp
 from logsteer_tui.config import Settings
 from logsteer_tui.runtime import Runtime
 from logsteer_tui.screens.browser import BrowserScreen
+from logsteer_tui.screens.confirm import ConfirmScreen
 from logsteer_tui.screens.schedules import ScheduleFormScreen, SchedulesScreen
 
 
@@ -47,3 +48,28 @@ async def test_form_inputs_have_border_and_label(runtime: Runtime) -> None:
             assert field.region.bottom <= TERMINAL_SIZE[1], field.id
         blurred = form.query_one("#schedule-at-0", Input)
         assert focused.styles.border_top[1] != blurred.styles.border_top[1]
+
+
+async def test_form_escape_asks_with_text(runtime: Runtime) -> None:
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        form = await open_form(app, pilot)
+        await pilot.press(*"Reminder")
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        await settle(pilot, lambda: app.screen is form)
+        assert form.query_one("#schedule-body-0", Input).value == "Reminder"
+
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await settle(pilot, lambda: isinstance(app.screen, SchedulesScreen))
+
+
+async def test_form_escape_closes_when_empty(runtime: Runtime) -> None:
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        await open_form(app, pilot)
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, SchedulesScreen))

@@ -28,6 +28,7 @@ from logsteer_tui.db.models import Contact, Message, MessageStatus, MessageType
 from logsteer_tui.db.types import utc_now
 from logsteer_tui.errors import LogsteerError
 from logsteer_tui.runtime import Runtime
+from logsteer_tui.screens.confirm import ConfirmScreen
 from logsteer_tui.services.sms import SmsPreview
 from logsteer_tui.services.sms.encoding import SmsEncoding
 from logsteer_tui.services.templates import FIELD_LABELS
@@ -86,7 +87,7 @@ class ComposeSmsScreen(ModalScreen[Message | None]):
     | ctrl+t | Transliterate č ć đ š ž on or off |
     | ctrl+o | Insert the highlighted field at the cursor |
     | enter (in the fields) | Insert that field |
-    | escape | Close the composer |
+    | escape | Close the composer, asking first when there is unsent text |
     """
 
     BINDINGS = [
@@ -374,4 +375,15 @@ class ComposeSmsScreen(ModalScreen[Message | None]):
         self.query_one("#compose-log", Log).write_line(line)
 
     def action_close(self) -> None:
-        self.dismiss(self.last_sent)
+        if not self.body.text.strip():
+            self.dismiss(self.last_sent)
+            return
+
+        def close_if_confirmed(confirmed: bool | None) -> None:
+            if confirmed:
+                self.dismiss(self.last_sent)
+
+        self.app.push_screen(
+            ConfirmScreen("Discard the unsent text of this SMS?", "Discard"),
+            close_if_confirmed,
+        )

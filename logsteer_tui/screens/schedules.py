@@ -108,7 +108,7 @@ class ScheduleFormScreen(ModalScreen[int]):
     | --- | --- |
     | ctrl+r | Preview the messages |
     | ctrl+s | Save, after the preview and a confirmation |
-    | escape | Close without saving |
+    | escape | Close without saving, asking first when text was typed |
     """
 
     BINDINGS = [
@@ -387,9 +387,26 @@ class ScheduleFormScreen(ModalScreen[int]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_error(self, event)
 
+    def has_unsaved_text(self) -> bool:
+        """Return whether closing now would lose typed text or edits."""
+        if self.editing is not None:
+            return bool(self.edit_changes())
+        return any(field.value.strip() for field in self.query(Input))
+
     @on(Button.Pressed, "#schedule-close-button")
     def action_close(self) -> None:
-        self.dismiss(0)
+        if not self.has_unsaved_text():
+            self.dismiss(0)
+            return
+
+        def close_if_confirmed(confirmed: bool | None) -> None:
+            if confirmed:
+                self.dismiss(0)
+
+        self.app.push_screen(
+            ConfirmScreen("Discard the messages typed in this form?", "Discard"),
+            close_if_confirmed,
+        )
 
 
 class DeliveriesScreen(ModalScreen[None]):
