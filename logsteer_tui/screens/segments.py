@@ -251,6 +251,14 @@ def definition_lines(group: Group, path: Path = (), depth: int = 0) -> list[Line
     return lines
 
 
+def condition_count(group: Group) -> int:
+    """Count the conditions in ``group`` and in every group nested in it."""
+    return sum(
+        condition_count(item) if isinstance(item, Group) else 1
+        for item in group.conditions
+    )
+
+
 class SegmentBuilderScreen(LogsteerScreen):
     """Edits one segment's conditions, from the keyboard alone.
 
@@ -260,7 +268,7 @@ class SegmentBuilderScreen(LogsteerScreen):
     | g | Add a nested group |
     | m | Switch the highlighted group between all of (and) and any of (or) |
     | e, enter | Edit the highlighted condition |
-    | x, delete | Remove the highlighted item |
+    | x, delete | Remove the highlighted item, asking first for a group |
     | K, J | Move the highlighted item up or down |
     | ctrl+s | Save |
     | v | View the matching contacts |
@@ -460,7 +468,23 @@ class SegmentBuilderScreen(LogsteerScreen):
 
     def action_remove(self) -> None:
         path = self.highlighted_path()
-        self._edit(remove_at(self.definition, path), path[:-1])
+        item = item_at(self.definition, path)
+        if not isinstance(item, Group) or not item.conditions:
+            self._edit(remove_at(self.definition, path), path[:-1])
+            return
+
+        def remove_if_confirmed(confirmed: bool | None) -> None:
+            if confirmed:
+                self._edit(remove_at(self.definition, path), path[:-1])
+
+        count = condition_count(item)
+        conditions = f"{count} condition{'s' if count != 1 else ''}"
+        question = (
+            f"Remove every condition of the segment ({conditions})?"
+            if not path
+            else f"Remove this group and its {conditions}?"
+        )
+        self.app.push_screen(ConfirmScreen(question, "Remove"), remove_if_confirmed)
 
     def action_move(self, offset: int) -> None:
         self._edit(*move_by(self.definition, self.highlighted_path(), offset))
