@@ -22,6 +22,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
 from textual.widgets import (
     Button,
     DataTable,
@@ -548,6 +549,10 @@ class SchedulesScreen(LogsteerScreen):
         ),
     ]
 
+    reload_seconds = 10.0
+    """Seconds between reloads while the screen is shown, so schedules that
+    another process creates or runs appear without a key press."""
+
     class Loaded(Message):
         def __init__(self, summaries: Sequence[ScheduleSummary]) -> None:
             super().__init__()
@@ -585,6 +590,7 @@ class SchedulesScreen(LogsteerScreen):
         self.runs: dict[int, ScheduleRun] = {}
         self.progress_events = 0
         """ProgressUpdated messages handled, which tests compare with the events."""
+        self.reload_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="schedules-title-row"):
@@ -626,6 +632,16 @@ class SchedulesScreen(LogsteerScreen):
         self.query_one("#schedules-progress-row").display = False
         table.focus()
         self.reload()
+        self.reload_timer = self.set_interval(self.reload_seconds, self.reload)
+
+    def on_screen_suspend(self) -> None:
+        # A screen or dialog on top hides the list, so reading it would be waste.
+        if self.reload_timer is not None:
+            self.reload_timer.pause()
+
+    def on_screen_resume(self) -> None:
+        if self.reload_timer is not None:
+            self.reload_timer.resume()
 
     def palette_commands(self) -> Iterable[PaletteCommand]:
         yield PaletteCommand("Plan new messages", "Schedule SMS", self.action_new)
