@@ -26,7 +26,7 @@ from logsteer_tui.runtime import Runtime, database_url
 from logsteer_tui.screens.base import HubEvent, LogsteerScreen, PaletteCommand
 from logsteer_tui.screens.browser import BrowserScreen
 from logsteer_tui.screens.contact import ContactScreen
-from logsteer_tui.screens.help import HelpScreen, screen_keys
+from logsteer_tui.screens.help import HelpScreen, screen_keys, screen_title
 from logsteer_tui.screens.review import ReviewScreen
 from logsteer_tui.screens.schedules import (
     ScheduleFormScreen,
@@ -316,10 +316,10 @@ class LogsteerApp(App[int]):
         yield PaletteCommand("Quit", "Leave Logsteer", partial(self.exit, 0))
 
     def action_help(self) -> None:
-        if isinstance(self.screen, HelpScreen):
+        screen = self.screen_under_palette
+        if isinstance(screen, HelpScreen):
             return
-        title = type(self.screen).__name__.removesuffix("Screen") or "App"
-        self.push_screen(HelpScreen(title, screen_keys(self.screen)))
+        self.push_screen(HelpScreen(screen_title(screen), screen_keys(screen)))
 
     def action_contacts(self) -> None:
         # The browser is the lowest screen after start-up, so at most every screen

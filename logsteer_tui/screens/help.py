@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Label
+
+# Tab, shift+tab and copy, which textual.screen.Screen binds (Textual 8).
+TEXTUAL_SCREEN_ACTIONS = frozenset(
+    binding.action for binding in Screen.BINDINGS if isinstance(binding, Binding)
+)
 
 
 @dataclass(frozen=True)
@@ -21,12 +27,39 @@ class KeyHelp:
     tooltip: str
 
 
+def screen_title(screen: Screen[object]) -> str:
+    """Return a readable name of ``screen`` for the help title.
+
+    The screen's TITLE wins. Without one, the class name is split into words,
+    so ``SegmentResultsScreen`` reads "Segment results".
+    """
+    if screen.TITLE:
+        return screen.TITLE
+    name = type(screen).__name__.removesuffix("Screen") or "App"
+    words = re.findall(r"[A-Z][a-z0-9]*|[a-z0-9]+", name)
+    return " ".join([words[0], *(word.lower() for word in words[1:])])
+
+
 def screen_keys(screen: Screen[object]) -> list[KeyHelp]:
-    """List the bindings active on ``screen`` now, with the focused widget's first."""
+    """List the bindings active on ``screen`` now.
+
+    The screen's own keys come first, then those of the focused widget and its
+    containers, then the App's and those every Textual screen has, so the keys
+    that matter here are on top.
+    """
     app = screen.app
+
+    def rank(active: ActiveBinding) -> int:
+        if active.node is app or active.binding.action in TEXTUAL_SCREEN_ACTIONS:
+            return 2
+        if active.node is screen:
+            return 0
+        return 1
+
     lines: list[KeyHelp] = []
     seen: set[tuple[str, str]] = set()
-    for active in screen.active_bindings.values():
+    # sorted() is stable, so each group keeps Textual's order of its bindings.
+    for active in sorted(screen.active_bindings.values(), key=rank):
         binding = active.binding
         if binding.system and not binding.description:
             continue
