@@ -46,8 +46,8 @@ async def test_schedules_reload_from_other_runtime(
     await segments.save("Everyone", {"match": "and", "conditions": []})
     first_id = await create_schedule(runtime, "First")
     second_id = await create_schedule(runtime, "Second")
-    # A second runtime on the same database stands in for a command run in
-    # another process: its changes reach no hub that the App listens to.
+    # A second runtime on the same database simulates a command run in another
+    # process, because its changes reach no hub that the App listens to.
     other = Runtime.create(settings, paths)
     await other.start(background=False)
     app = LogsteerApp(runtime)
