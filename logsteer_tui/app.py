@@ -251,6 +251,15 @@ class LogsteerApp(App[int]):
         event = message.event
         if isinstance(event, ListenerStateChanged):
             self.listener_state = event
+            if not event.running and event.error and not event.disabled:
+                # The status bar cuts a long reason at 80 columns; this shows it all.
+                self.notify(
+                    event.error,
+                    title="Webhook listener off",
+                    severity="error",
+                    timeout=15,
+                    markup=False,
+                )
         elif isinstance(event, SmsReceived):
             self._notify_sms(event)
         for screen in self.screen_stack:

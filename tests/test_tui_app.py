@@ -185,3 +185,22 @@ async def test_screen_worker_failure_notified(runtime: Runtime) -> None:
         for notice in notices:
             assert notice.severity == "error"
             assert str(runtime.paths.log_file) in str(notice.message)
+
+
+async def test_listener_failure_notified_in_full(runtime: Runtime) -> None:
+    app = LogsteerApp(runtime)
+    reason = "Cannot listen on 127.0.0.1:8765: the port is in use. Stop the program."
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, BrowserScreen))
+        runtime.hub.publish(ListenerStateChanged(False, "127.0.0.1:8765", reason))
+        await settle(
+            pilot, lambda: any(n.message == reason for n in app._notifications)
+        )
+        runtime.hub.publish(
+            ListenerStateChanged(
+                False, "127.0.0.1:8765", "[listener] enabled is false", disabled=True
+            )
+        )
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert "[listener] enabled is false" not in messages
