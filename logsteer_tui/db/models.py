@@ -55,7 +55,7 @@ class MessageType(enum.StrEnum):
 
 
 class MessageStatus(enum.StrEnum):
-    """Where a message is; see FINAL_STATUSES for the ones that never move back."""
+    """The stage of a message; FINAL_STATUSES lists the ones that never move back."""
 
     PENDING = "pending"
     SENDING = "sending"
@@ -79,7 +79,7 @@ FINAL_STATUSES = frozenset(
 
 
 def enum_column(kind: type[enum.StrEnum], length: int = 20) -> Any:
-    """A string column that stores the enum's value, with no database enum type."""
+    """Build a string column that stores the enum's value, with no database enum type."""
     return Enum(
         kind,
         native_enum=False,
@@ -276,7 +276,7 @@ class ConsentSource(enum.StrEnum):
 
 
 class ConsentEvent(Base):
-    """Who or what set or cleared a Do not send flag, when and why."""
+    """A record of who or what set or cleared a Do not send flag, when and why."""
 
     __tablename__ = "consent_event"
     __table_args__ = (Index("ix_consent_event_contact_id", "contact_id", "created_at"),)
@@ -348,7 +348,7 @@ class Template(Base):
 
 
 class ScheduleStatus(enum.StrEnum):
-    """Where a schedule is; only active schedules are woken by the scheduler."""
+    """The stage of a schedule. The scheduler wakes active schedules only."""
 
     ACTIVE = "active"
     PAUSED = "paused"
@@ -370,7 +370,7 @@ class DeliveryStatus(enum.StrEnum):
     """The state of one contact in one run.
 
     ``sending`` means a message row exists and the provider may have it, so such a
-    delivery is never sent again without a check; ``interrupted`` is one whose
+    delivery is never sent again without a check. ``interrupted`` marks one whose
     sender died and whose provider cannot be asked whether it arrived.
     """
 
@@ -473,7 +473,7 @@ class Delivery(Base):
         enum_column(DeliveryStatus), default=DeliveryStatus.PENDING
     )
     reason: Mapped[str] = mapped_column(Text, default="")
-    """Why the contact was skipped or failed, in words an operator can act on."""
+    """The reason the contact was skipped or failed, in words an operator can act on."""
 
     error_code: Mapped[str | None] = mapped_column(String(40))
     message_id: Mapped[int | None] = mapped_column(
