@@ -79,7 +79,7 @@ FINAL_STATUSES = frozenset(
 
 
 def enum_column(kind: type[enum.StrEnum], length: int = 20) -> Any:
-    """Build a string column that stores the enum's value, with no database enum type."""
+    """Build a string column storing the enum's value, with no database enum type."""
     return Enum(
         kind,
         native_enum=False,
