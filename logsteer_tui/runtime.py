@@ -58,8 +58,8 @@ class Runtime:
     @classmethod
     def create(cls, settings: Settings, paths: AppPaths) -> Runtime:
         url = database_url(settings, paths)
-        # The app's own files live in the data folder, which is made on first use;
-        # a path the user typed must point into a folder that exists.
+        # The app's own files live in the data folder, which is made on first use.
+        # A path the user typed must point into a folder that exists.
         own_file = not settings.database_url or str(paths.data_dir) in url
         engine = create_engine(url, create_folder=own_file)
         sessions = session_factory(engine)

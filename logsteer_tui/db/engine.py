@@ -47,9 +47,9 @@ def async_url(url: str) -> URL:
 
 
 def create_engine(url: str, create_folder: bool = True, **options: Any) -> AsyncEngine:
-    """Create the engine; SQLite files get WAL, foreign keys and a busy timeout.
+    """Create the engine. SQLite files get WAL, foreign keys and a busy timeout.
 
-    A SQLite file's folder is created when ``create_folder`` is set; otherwise a
+    With ``create_folder`` set, a SQLite file's folder is created. Without it, a
     missing folder raises ConfigError, so a mistyped path is not taken for a new,
     empty database.
     """

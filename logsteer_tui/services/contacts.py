@@ -39,7 +39,7 @@ EDITABLE_FIELDS = (
     *FLAG_FIELDS,
 )
 TEXT_LIMITS = {"first_name": 100, "last_name": 100, "company": 200}
-# A new contact needs at least one of these, or nobody could find it again.
+# A new contact needs at least one of these, or no search could find it again.
 IDENTIFYING_FIELDS = (*TEXT_FIELDS, "email", *PHONE_FIELDS)
 
 _TRUE = {"true", "yes", "1", "on", "y"}

@@ -1,8 +1,8 @@
 """A small async event hub: services publish, the TUI or `serve` subscribes.
 
 Events are frozen dataclasses named in the past tense. Subscribers are plain
-callables run in the publisher's task, so they must be quick and must not raise;
-the App's subscriber only posts a Textual message.
+callables run in the publisher's task, so they must be quick and must not raise.
+The App's subscriber only posts a Textual message.
 """
 
 from __future__ import annotations

@@ -184,7 +184,7 @@ class TwilioProvider:
         return self._settings.messaging_service_sid or self._settings.from_number
 
     def _http_client(self) -> httpx.AsyncClient:
-        # One client for every send keeps the TLS connection to Twilio open; a
+        # One client for every send keeps the TLS connection to Twilio open. A
         # new client per message capped a bulk run near 40 messages a second.
         if self._client is None:
             settings = self._settings
