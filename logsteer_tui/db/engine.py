@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import PoolResetState
 
 from logsteer_tui.errors import ConfigError
 
@@ -64,9 +65,15 @@ def create_engine(url: str, create_folder: bool = True, **options: Any) -> Async
                 "exist. Check the path in --database or LOGSTEER_DATABASE_URL, or "
                 "create the folder first."
             )
-    engine = create_async_engine(parsed, **options)
-    if parsed.get_backend_name() == "sqlite":
-        event.listen(engine.sync_engine, "connect", configure_sqlite)
+    if parsed.get_backend_name() != "sqlite":
+        return create_async_engine(parsed, **options)
+    # The pool's default reset rolls back every connection on return, one
+    # thread hop of aiosqlite each time, even when nothing is open, as after a
+    # SELECT run on the driver connection. reset_sqlite rolls back only an
+    # open transaction.
+    engine = create_async_engine(parsed, pool_reset_on_return=None, **options)
+    event.listen(engine.sync_engine, "connect", configure_sqlite)
+    event.listen(engine.sync_engine, "reset", reset_sqlite)
     return engine
 
 
@@ -77,6 +84,24 @@ def configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def reset_sqlite(
+    dbapi_connection: Any, _record: Any, reset_state: PoolResetState
+) -> None:
+    """Roll back a connection returned to the pool if a transaction is open.
+
+    SQLAlchemy calls this in place of its rollback on return, because the
+    engine is made with ``pool_reset_on_return=None``. sqlite3's
+    ``in_transaction`` reads SQLite's autocommit state, so it is exact.
+    """
+    if reset_state.terminate_only or not reset_state.asyncio_safe:
+        # The connection is being closed, or the reset runs outside the event
+        # loop, where the adapter cannot await the driver; the pool does no
+        # rollback either in that case.
+        return
+    if dbapi_connection.driver_connection.in_transaction:
+        dbapi_connection.rollback()
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

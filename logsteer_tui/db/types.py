@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +35,38 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
         return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+    def result_processor(
+        self, dialect: Dialect, coltype: Any
+    ) -> Callable[[Any], datetime | None] | None:
+        """Return the conversion of a stored value, in one call on SQLite.
+
+        It gives what SQLAlchemy 2.1's SQLite DATETIME (``fromisoformat``)
+        followed by process_result_value gives, in about a sixth of the time:
+        0.17 µs a value rather than 1 µs, and a page of segment results
+        converts 200 of them.
+        """
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        return _from_sqlite
+
+
+def _from_sqlite(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        # Values are stored naive, and parsing them with a UTC offset appended
+        # is several times faster than datetime.replace(tzinfo=UTC). Python
+        # 3.11 drops the offset after a date without a time, hence the check.
+        parsed = datetime.fromisoformat(value + "+00:00")
+        if parsed.tzinfo is not None:
+            return parsed
+    except ValueError:
+        pass
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def utc_now() -> datetime:

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import enum
-import json
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, ColumnElement, Select, and_, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from logsteer_tui.config import Settings
 from logsteer_tui.db.models import Contact, Segment
@@ -23,14 +31,20 @@ from logsteer_tui.errors import LogsteerError, NotFoundError, ValidationError
 from logsteer_tui.services.contacts import PageCursor, search_condition
 from logsteer_tui.services.segments.compiler import CompileContext, compile_group
 from logsteer_tui.services.segments.definition import Group, parse_definition
+from logsteer_tui.services.segments.prepared import PreparedQuery
 
 log = logging.getLogger(__name__)
 
 AnySelect = Select[*tuple[Any, ...]]
 
 MAX_NAME_LENGTH = 100
-# Statements kept for reuse by SegmentService._cached, per service.
+# Compiled statements kept for reuse by SegmentService._prepared, per service.
 QUERY_CACHE_SIZE = 64
+
+# The names of the keyset cursor's bound parameters, so that a compiled page
+# statement is reused with the next cursor's values.
+AFTER_VALUE = "after_sort_value"
+AFTER_ID = "after_id"
 
 
 class SegmentExistsError(LogsteerError):
@@ -64,9 +78,12 @@ SORT_COLUMNS: dict[SegmentSort, Any] = {
 }
 
 
-@dataclass(frozen=True)
-class SegmentRow:
-    """One contact in a segment's results."""
+class SegmentRow(NamedTuple):
+    """One contact in a segment's results.
+
+    A named tuple rather than a frozen dataclass: a page builds 100 of them,
+    and a tuple is built several times faster.
+    """
 
     id: int
     first_name: str
@@ -120,10 +137,11 @@ def check_name(name: str) -> str:
 
 def _after(column: Any, cursor: PageCursor, descending: bool) -> ColumnElement[bool]:
     # NULLs come first going up and last going down, as the ORDER BY puts them.
-    value, last_id = cursor.sort_value, cursor.id
-    if isinstance(value, bool):
-        # SQLAlchemy accepts only == and IS with a plain True or False.
-        value = literal(value, Boolean())
+    last_id = bindparam(AFTER_ID, cursor.id, type_=Integer())
+    if cursor.sort_value is None:
+        value = None
+    else:
+        value = bindparam(AFTER_VALUE, cursor.sort_value, type_=column.type)
     if not descending:
         if value is None:
             return or_(
@@ -138,6 +156,7 @@ def _after(column: Any, cursor: PageCursor, descending: bool) -> ColumnElement[b
 
 
 def _row_select(sort_column: Any) -> AnySelect:
+    # The columns are in SegmentRow's field order: page() builds rows by position.
     return select(
         Contact.id,
         Contact.first_name,
@@ -176,7 +195,7 @@ class SegmentService:
         self._sessions = sessions
         self.zone = zone
         self.region = region
-        self._queries: OrderedDict[tuple[Any, ...], AnySelect] = OrderedDict()
+        self._queries: OrderedDict[tuple[Any, ...], PreparedQuery] = OrderedDict()
 
     @classmethod
     def from_settings(
@@ -225,20 +244,24 @@ class SegmentService:
         now: datetime | None = None,
     ) -> list[SegmentRow]:
         """Return up to ``limit`` matching contacts after ``after``, in keyset order."""
-        if after is None:
-            query = self._cached(
-                definition,
-                ("page", sort, descending, limit),
-                now,
-                lambda moment: self.page_query(
-                    definition, sort, descending, None, limit, moment
-                ),
-            )
-        else:
-            query = self.page_query(definition, sort, descending, after, limit, now)
-        async with self._sessions() as session:
-            result = await session.execute(query)
-            return [SegmentRow(**row._mapping) for row in result]
+        overrides: dict[str, Any] = {}
+        shape = "first"
+        if after is not None:
+            overrides[AFTER_ID] = after.id
+            shape = "after null"
+            if after.sort_value is not None:
+                overrides[AFTER_VALUE] = after.sort_value
+                shape = "after value"
+        prepared = self._prepared(
+            definition,
+            ("page", sort, descending, limit, shape),
+            now,
+            lambda moment: self.page_query(
+                definition, sort, descending, after, limit, moment
+            ),
+        )
+        rows = await prepared.fetch(self._engine, overrides)
+        return list(map(SegmentRow._make, rows))
 
     async def row(
         self, contact_id: int, sort: SegmentSort = SegmentSort.NAME
@@ -250,42 +273,53 @@ class SegmentService:
         return SegmentRow(**found._mapping) if found is not None else None
 
     async def count(self, definition: Group, now: datetime | None = None) -> int:
-        query = self._cached(
+        prepared = self._prepared(
             definition,
             ("count",),
             now,
             lambda moment: self.count_query(definition, moment),
         )
-        async with self._sessions() as session:
-            return int(await session.scalar(query) or 0)
+        rows = await prepared.fetch(self._engine)
+        return int(rows[0][0] or 0)
 
-    def _cached(
+    @property
+    def _engine(self) -> AsyncEngine:
+        engine = self._sessions.kw.get("bind")
+        if not isinstance(engine, AsyncEngine):
+            raise TypeError(
+                f"SegmentService needs sessions bound to an AsyncEngine, not {engine!r}"
+            )
+        return engine
+
+    def _prepared(
         self,
         definition: Group,
         key: tuple[Any, ...],
         now: datetime | None,
         build: Callable[[datetime], AnySelect],
-    ) -> AnySelect:
-        """Return the statement ``build`` makes for ``now``, reusing one made today.
+    ) -> PreparedQuery:
+        """Return the compiled statement ``build`` makes for ``now``, reusing one.
 
-        A reused statement object keeps the cache key SQLAlchemy computed for
-        it (about 0.7 ms a page in bench/bench_segments.py). Relative dates are
+        Building and compiling a page statement takes about 0.9 ms, more than
+        the query itself on a first page of the bench data (docs/benchmarks.md).
+        Relative dates are
         whole local days, so the statement for a definition changes only with
-        the date in the configured zone, which is part of the key.
+        the date in the configured zone, which is part of the key. Keyset
+        cursor values are bound parameters that each call sets, so ``key``
+        names only the shape of the cursor.
         """
         moment = now or utc_now()
         today = moment.astimezone(self.zone).date()
-        text = json.dumps(definition.to_json(), sort_keys=True, ensure_ascii=False)
-        full_key = (text, today, *key)
-        query = self._queries.get(full_key)
-        if query is not None:
+        full_key = (definition.json_text, today, *key)
+        prepared = self._queries.get(full_key)
+        if prepared is not None:
             self._queries.move_to_end(full_key)
-            return query
-        query = build(moment)
-        self._queries[full_key] = query
+            return prepared
+        prepared = PreparedQuery.compile(build(moment), self._engine.dialect)
+        self._queries[full_key] = prepared
         if len(self._queries) > QUERY_CACHE_SIZE:
             self._queries.popitem(last=False)
-        return query
+        return prepared
 
     async def contact_ids(
         self, definition: Group, now: datetime | None = None
