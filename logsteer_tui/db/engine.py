@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import PoolResetState
 
+from logsteer_tui.db.folding import FOLD_FUNCTION, fold_value
 from logsteer_tui.errors import ConfigError
 
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
@@ -84,6 +85,8 @@ def configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+    # Deterministic, so SQLite accepts it in an index on an expression.
+    dbapi_connection.create_function(FOLD_FUNCTION, 1, fold_value, deterministic=True)
 
 
 def reset_sqlite(
@@ -96,9 +99,9 @@ def reset_sqlite(
     ``in_transaction`` reads SQLite's autocommit state, so it is exact.
     """
     if reset_state.terminate_only or not reset_state.asyncio_safe:
-        # The connection is being closed, or the reset runs outside the event
-        # loop, where the adapter cannot await the driver; the pool does no
-        # rollback either in that case.
+        # A connection being closed needs no rollback. Outside the event loop
+        # the adapter cannot await the driver, so SQLAlchemy's own reset skips
+        # the rollback there too.
         return
     if dbapi_connection.driver_connection.in_transaction:
         dbapi_connection.rollback()

@@ -26,6 +26,7 @@ from sqlalchemy import (
     true,
 )
 
+from logsteer_tui.db.folding import FoldedText
 from logsteer_tui.db.models import Contact
 from logsteer_tui.db.types import UTCDateTime
 from logsteer_tui.errors import ValidationError
@@ -38,13 +39,6 @@ from logsteer_tui.services.segments.operators import (
     check_value,
 )
 from logsteer_tui.services.validation import normalize_phone
-
-# Letters that SQLite's lower() leaves alone, mapped as services.text.fold maps
-# them. Each letter is one nested replace(), and SQLite's parser rejects deep
-# nesting, so the table has the Croatian letters only. NOTE: other non-ASCII
-# letters in such a column compare case-sensitively and with their marks on
-# SQLite. The name field uses the folded sort_name column and has no such gap.
-SQL_FOLD_LETTERS = dict(zip("ČĆĐŠŽčćđšž", "ccdszccdsz", strict=True))
 
 # Stands in for a missing date; earlier than any "N days ago" bound.
 EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
@@ -68,14 +62,6 @@ class CompileContext:
     def day_start(self, day: date) -> datetime:
         """Return the UTC instant at which ``day`` starts in the configured zone."""
         return datetime.combine(day, time(), tzinfo=self.zone).astimezone(UTC)
-
-
-def sql_fold(column: Any) -> Any:
-    """Wrap ``column`` in SQL that folds case and the letters in SQL_FOLD_LETTERS."""
-    expression = column
-    for letter, plain in SQL_FOLD_LETTERS.items():
-        expression = func.replace(expression, letter, plain)
-    return func.lower(expression)
 
 
 def compile_group(group: Group, context: CompileContext) -> ColumnElement[bool]:
@@ -189,7 +175,7 @@ def _text_predicate(
     elif spec.text_mode is TextMode.FOLDED:
         compared = column
     else:
-        compared = sql_fold(column)
+        compared = FoldedText(column)
     if operator is Operator.EQUALS:
         return compared == value  # type: ignore[no-any-return]
     if operator is Operator.CONTAINS:

@@ -53,7 +53,7 @@ class TextMode(enum.Enum):
     """The column already contains services.text.fold output."""
 
     FOLD_IN_SQL = "fold_in_sql"
-    """The column is folded by the SQL expression in compiler.sql_fold."""
+    """The column is folded in SQL by db.folding.FoldedText, as fold folds."""
 
     PHONE = "phone"
     """An E.164 number; the value is read as a phone number."""
