@@ -4,6 +4,7 @@ import pytest
 
 from logsteer_tui.db.models import Address, Contact, Order
 from logsteer_tui.services.templates import (
+    FIELD_LABELS,
     TemplateError,
     TemplateRenderer,
     attribute_field_name,
@@ -60,6 +61,28 @@ def test_fields_of_contact() -> None:
     assert fields["last_order_date"] == "2026-03-09"
     assert fields["company"] is None
     assert fields["phone_1"] is None
+
+
+def test_only_the_fields_asked_for() -> None:
+    full = contact_fields(make_contact())
+    for name in FIELD_LABELS:
+        assert contact_fields(make_contact(), only={name})[name] == full[name]
+    partial = contact_fields(make_contact(), only={"first_name", "loyalty_tier"})
+    assert partial == {
+        "first_name": "Ana",
+        "loyalty_tier": "gold",
+        "empty": None,
+    }
+
+
+def test_fields_used() -> None:
+    renderer = TemplateRenderer()
+    used = renderer.fields_used(
+        "{% for x in range(2) %}{{ x }}{% endfor %}{{ first_name }}{{ city }}"
+    )
+    assert used == {"first_name", "city"}
+    with pytest.raises(TemplateError):
+        renderer.fields_used("{{ first_name ")
 
 
 def test_attributes_become_fields() -> None:

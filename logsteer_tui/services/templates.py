@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, tzinfo
 from types import TracebackType
 from typing import Any
@@ -21,7 +21,7 @@ from jinja2 import StrictUndefined, meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
-from logsteer_tui.db.models import Contact, Order
+from logsteer_tui.db.models import Address, Contact, Order
 from logsteer_tui.errors import LogsteerError
 from logsteer_tui.services.validation import format_phone
 
@@ -64,39 +64,72 @@ class TemplateError(LogsteerError):
     title = "Template error"
 
 
-def contact_fields(contact: Contact, zone: tzinfo = UTC) -> dict[str, str | None]:
+ADDRESS_FIELDS = frozenset({"street", "city", "postal_code", "country"})
+"""The fields read from the contact's first address."""
+ORDER_FIELDS = frozenset(
+    {"last_order_number", "last_order_status", "last_order_total", "last_order_date"}
+)
+"""The fields read from the contact's newest order."""
+
+_FieldValue = Callable[[Contact, Address | None, Order | None, tzinfo], object]
+_FIELD_VALUES: dict[str, _FieldValue] = {
+    "first_name": lambda contact, _address, _order, _zone: contact.first_name,
+    "last_name": lambda contact, _address, _order, _zone: contact.last_name,
+    "full_name": lambda contact, _address, _order, _zone: contact.full_name,
+    "email": lambda contact, _address, _order, _zone: contact.email,
+    "mobile_1": lambda contact, _address, _order, _zone: format_phone(contact.mobile_1),
+    "phone_1": lambda contact, _address, _order, _zone: format_phone(contact.phone_1),
+    "mobile_2": lambda contact, _address, _order, _zone: format_phone(contact.mobile_2),
+    "phone_2": lambda contact, _address, _order, _zone: format_phone(contact.phone_2),
+    "company": lambda contact, _address, _order, _zone: contact.company,
+    "street": lambda _contact, address, _order, _zone: address and address.street,
+    "city": lambda _contact, address, _order, _zone: address and address.city,
+    "postal_code": lambda _contact, address, _order, _zone: (
+        address and address.postal_code
+    ),
+    "country": lambda _contact, address, _order, _zone: address and address.country,
+    "last_order_number": lambda _contact, _address, order, _zone: (
+        order and order.number
+    ),
+    "last_order_status": lambda _contact, _address, order, _zone: (
+        order and order.status
+    ),
+    "last_order_total": lambda _contact, _address, order, _zone: (
+        _order_total(order) if order else None
+    ),
+    "last_order_date": lambda _contact, _address, order, zone: (
+        order.ordered_at.astimezone(zone).date().isoformat() if order else None
+    ),
+}
+
+
+def contact_fields(
+    contact: Contact, zone: tzinfo = UTC, only: Collection[str] | None = None
+) -> dict[str, str | None]:
     """Build the values a template may use for ``contact``; None marks an empty one.
 
-    The contact's addresses and orders must be loaded. Extra attributes from an
-    import follow the fixed fields under the name that attribute_field_name
-    gives them. An attribute whose name clashes with a fixed field is left out.
+    With ``only``, just those of the fixed fields are built (formatting phone
+    numbers is most of the cost), and the addresses or orders need to be loaded
+    only when ``only`` names an address or order field; otherwise they must be
+    loaded. Extra attributes from an import follow the fixed fields under the
+    name that attribute_field_name gives them. An attribute whose name clashes
+    with a fixed field is left out.
     """
-    address = contact.addresses[0] if contact.addresses else None
-    order = _newest_order(contact.orders)
+    names = (
+        list(_FIELD_VALUES) if only is None else [n for n in _FIELD_VALUES if n in only]
+    )
+    address = (
+        (contact.addresses[0] if contact.addresses else None)
+        if ADDRESS_FIELDS.intersection(names)
+        else None
+    )
+    order = _newest_order(contact.orders) if ORDER_FIELDS.intersection(names) else None
     values: dict[str, object] = {
-        "first_name": contact.first_name,
-        "last_name": contact.last_name,
-        "full_name": contact.full_name,
-        "email": contact.email,
-        "mobile_1": format_phone(contact.mobile_1),
-        "phone_1": format_phone(contact.phone_1),
-        "mobile_2": format_phone(contact.mobile_2),
-        "phone_2": format_phone(contact.phone_2),
-        "company": contact.company,
-        "street": address.street if address else None,
-        "city": address.city if address else None,
-        "postal_code": address.postal_code if address else None,
-        "country": address.country if address else None,
-        "last_order_number": order.number if order else None,
-        "last_order_status": order.status if order else None,
-        "last_order_total": _order_total(order) if order else None,
-        "last_order_date": (
-            order.ordered_at.astimezone(zone).date().isoformat() if order else None
-        ),
+        name: _FIELD_VALUES[name](contact, address, order, zone) for name in names
     }
     for key, value in (contact.attributes or {}).items():
         name = attribute_field_name(str(key))
-        if name and name not in values:
+        if name and name not in _FIELD_VALUES:
             values[name] = value
     return {name: _text_or_none(value) for name, value in values.items()}
 
@@ -193,6 +226,14 @@ class TemplateRenderer:
                 "Fix the template; write a field as {{ first_name }}."
             ) from None
 
+    def fields_used(self, template: str) -> frozenset[str]:
+        """Return the field names ``template`` reads; raises TemplateError."""
+        return self._names(self.parse(template))
+
+    def _names(self, tree: nodes.Template) -> frozenset[str]:
+        found = meta.find_undeclared_variables(tree)
+        return frozenset(found - set(self._environment.globals))
+
     def render(self, template: str, fields: Mapping[str, str | None]) -> str:
         """Render ``template`` with ``fields``; a None value is an empty field.
 
@@ -201,8 +242,7 @@ class TemplateRenderer:
         internals or fails while rendering.
         """
         tree = self.parse(template)
-        unknown = meta.find_undeclared_variables(tree) - set(fields)
-        unknown -= set(self._environment.globals)
+        unknown = self._names(tree) - set(fields)
         if unknown:
             names = ", ".join(sorted(unknown))
             known = ", ".join(fields)

@@ -22,6 +22,7 @@ CONTACT_DELETED = "contact_deleted"
 TEMPLATE_FAILED = "template"
 BAD_BODY = "body"
 CANCELLED = "cancelled"
+CANCELLED_REASON = "The schedule was cancelled before this contact's turn."
 
 REASON_LABELS = {
     DO_NOT_SEND: "Do not send SMS",
@@ -68,6 +69,7 @@ class CachingRenderer(TemplateRenderer):
         super().__init__(html=False)
         self._trees: dict[str, jinja_nodes.Template] = {}
         self._compiled: dict[int, Template] = {}
+        self._names_of: dict[int, frozenset[str]] = {}
         environment = self._environment
         compile_tree = environment.from_string
 
@@ -89,6 +91,13 @@ class CachingRenderer(TemplateRenderer):
             tree = super().parse(template)
             self._trees[template] = tree
         return tree
+
+    def _names(self, tree: jinja_nodes.Template) -> frozenset[str]:
+        names = self._names_of.get(id(tree))
+        if names is None:
+            names = super()._names(tree)
+            self._names_of[id(tree)] = names
+        return names
 
 
 @dataclass(frozen=True)
@@ -112,7 +121,8 @@ def judge_contact(
 
     A contact that must not or cannot get an SMS is skipped. A template that
     fails for this contact, or a text that is empty or too long, fails it alone.
-    The contact's addresses and orders must be loaded.
+    The contact's addresses and orders must be loaded; with a ``renderer``,
+    only when ``body`` reads an address or order field.
     """
     if contact is None:
         return Verdict(
@@ -148,7 +158,12 @@ def _render(
     """Do what SmsService.preview does, with ``renderer``."""
     if transliterate is None:
         transliterate = sms.transliterate_by_default
-    text = renderer.render(body, sms.fields(contact))
+    used = renderer.fields_used(body)
+    fields = sms.fields(contact, only=used)
+    if not used.issubset(fields):
+        # An unknown name: the error lists every field the contact offers.
+        fields = sms.fields(contact)
+    text = renderer.render(body, fields)
     if transliterate:
         text = to_gsm7(text)
     return SmsPreview(text, count_sms(text), transliterate)

@@ -12,6 +12,7 @@ again if needed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
 
@@ -107,9 +108,14 @@ class SmsService:
         self.zone: tzinfo = settings.general.zone
         self._renderer = TemplateRenderer(html=False)
 
-    def fields(self, contact: Contact) -> dict[str, str | None]:
-        """Return the template fields of ``contact``; None marks an empty one."""
-        return contact_fields(contact, self.zone)
+    def fields(
+        self, contact: Contact, only: Collection[str] | None = None
+    ) -> dict[str, str | None]:
+        """Return the template fields of ``contact``; None marks an empty one.
+
+        ``only`` limits the fixed fields built, as in contact_fields.
+        """
+        return contact_fields(contact, self.zone, only)
 
     def refusal(self, contact: Contact) -> str | None:
         """Return why ``contact`` must get no SMS, or None when it may get one."""
