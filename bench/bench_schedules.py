@@ -138,7 +138,10 @@ def settings_for(folder: Path, database: str) -> Settings:
     )
 
 
-async def bare_loop(provider: BenchProvider, count: int, concurrency: int) -> float:
+async def bare_loop(
+    provider: BenchProvider, count: int, concurrency: int
+) -> tuple[float, float]:
+    """Send ``count`` messages; return the seconds taken and the CPU seconds."""
     next_index = 0
 
     async def worker() -> None:
@@ -151,8 +154,9 @@ async def bare_loop(provider: BenchProvider, count: int, concurrency: int) -> fl
             )
 
     started = time.perf_counter()
+    cpu = time.process_time()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 async def scheduled_run(
@@ -162,7 +166,6 @@ async def scheduled_run(
     count: int,
     concurrency: int,
     trace: bool,
-    workers: int = 2,
     batch_size: int = 0,
 ) -> dict[str, Any]:
     runtime = Runtime.create(settings, paths)
@@ -192,7 +195,7 @@ async def scheduled_run(
             service.worker_id,
             rate=None,
             concurrency=concurrency,
-            workers=workers,
+            lease=service.lease,
         )
         if batch_size:
             service.engine.batch_size = batch_size
@@ -203,15 +206,18 @@ async def scheduled_run(
         if trace:
             tracemalloc.start()
         started = time.perf_counter()
+        cpu = time.process_time()
         (run_id,) = await service.fire(schedule_id, now=utc_now())
         await asyncio.gather(*service.running_tasks().values())
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu
         peak = tracemalloc.get_traced_memory()[1] if trace else 0
         if trace:
             tracemalloc.stop()
         progress = await service.engine.progress(run_id)
         return {
             "seconds": elapsed,
+            "cpu_seconds": cpu,
             "sent": progress.sent,
             "failed": progress.failed,
             "peak_bytes": peak,
@@ -229,7 +235,7 @@ async def main(arguments: argparse.Namespace) -> dict[str, Any]:
             provider = BenchProvider(base_url, arguments.concurrency)
             count = arguments.recipients
             await bare_loop(provider, 200, arguments.concurrency)  # warm-up
-            bare = await bare_loop(provider, count, arguments.concurrency)
+            bare, bare_cpu = await bare_loop(provider, count, arguments.concurrency)
             run = await scheduled_run(
                 settings_for(folder, "run.sqlite"),
                 paths,
@@ -237,7 +243,6 @@ async def main(arguments: argparse.Namespace) -> dict[str, Any]:
                 count,
                 arguments.concurrency,
                 trace=False,
-                workers=arguments.workers,
                 batch_size=arguments.batch_size,
             )
             memory = {}
@@ -249,7 +254,6 @@ async def main(arguments: argparse.Namespace) -> dict[str, Any]:
                     size,
                     arguments.concurrency,
                     trace=True,
-                    workers=arguments.workers,
                     batch_size=arguments.batch_size,
                 )
                 memory[size] = round(traced["peak_bytes"] / 2**20, 1)
@@ -262,11 +266,12 @@ async def main(arguments: argparse.Namespace) -> dict[str, Any]:
     return {
         "recipients": count,
         "concurrency": arguments.concurrency,
-        "workers": arguments.workers,
         "batch_size": arguments.batch_size or "engine default",
         "bare_messages_per_second": round(bare_rate, 1),
         "run_messages_per_second": round(run_rate, 1),
         "ratio": round(run_rate / bare_rate, 3),
+        "bare_cpu_ms_per_message": round(1000 * bare_cpu / count, 3),
+        "run_cpu_ms_per_message": round(1000 * run["cpu_seconds"] / run["sent"], 3),
         "run_sent": run["sent"],
         "run_failed": run["failed"],
         "peak_traced_mib_by_recipients": memory,
@@ -278,12 +283,6 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument(
         "--concurrency", type=int, default=16, help="requests in flight (default 16)"
-    )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=2,
-        help="claim-send-record loops of the run (default 2, as in the app)",
     )
     parser.add_argument(
         "--batch-size",

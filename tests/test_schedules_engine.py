@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -14,6 +15,7 @@ from sqlalchemy import func, insert, select, update
 
 from logsteer_tui.config import Settings, load_settings
 from logsteer_tui.db.models import (
+    Address,
     ConsentEvent,
     ConsentSource,
     Contact,
@@ -23,6 +25,7 @@ from logsteer_tui.db.models import (
     MessageStatus,
     MessageStatusEvent,
     MessageType,
+    Order,
     ScheduleRun,
     ScheduleRunStatus,
     ScheduleStatus,
@@ -38,7 +41,7 @@ from logsteer_tui.services.schedules import (
     SchedulerService,
     ScheduleTimeError,
 )
-from logsteer_tui.services.schedules.checks import CachingRenderer
+from logsteer_tui.services.schedules.checks import CachingRenderer, judge_contact
 from logsteer_tui.services.segments import SegmentService
 from logsteer_tui.services.sms.providers import (
     OPTED_OUT_CODE,
@@ -363,7 +366,10 @@ async def test_cancel_while_running_skips_the_rest(app: Runtime) -> None:
     assert statuses[DeliveryStatus.SKIPPED] + statuses[DeliveryStatus.SENT] == 30
     skipped = [row for row in rows if row.status is DeliveryStatus.SKIPPED]
     assert {row.error_code for row in skipped} == {"cancelled"}
-    assert (await run_row(app, run_id)).status is ScheduleRunStatus.CANCELLED
+    assert {row.message_id for row in skipped} == {None}
+    run = await run_row(app, run_id)
+    assert run.status is ScheduleRunStatus.CANCELLED
+    assert (run.sent, run.skipped) == (statuses[DeliveryStatus.SENT], len(skipped))
 
 
 async def test_edit_before_start_only(app: Runtime) -> None:
@@ -562,6 +568,16 @@ def test_caching_renderer_matches_renderer() -> None:
     assert cached.render("Hi {{ first_name }}", {"first_name": "Ema"}) == "Hi Ema"
 
 
+def test_unknown_field_lists_every_field(app: Runtime) -> None:
+    contact = Contact(id=1, first_name="Ana", mobile_1="+385910000001")
+    contact.addresses = []
+    contact.orders = []
+    verdict = judge_contact(app.sms, contact, "Hi {{ nmae }}", None, CachingRenderer())
+    assert verdict.status is DeliveryStatus.FAILED
+    assert "Unknown field nmae" in verdict.reason
+    assert "last_order_date" in verdict.reason
+
+
 async def test_many_marked_contacts_in_chunks(app: Runtime) -> None:
     async with app.sessions() as session, session.begin():
         await session.execute(
@@ -602,6 +618,14 @@ async def test_pause_while_running_then_resume(app: Runtime) -> None:
     paused = await run_row(app, run_id)
     assert paused.status is ScheduleRunStatus.PAUSED
     assert paused.sent < 20
+    # Claims not yet handed to the provider went back, with no message left.
+    rows = await deliveries(app, run_id)
+    assert DeliveryStatus.SENDING not in {row.status for row in rows}
+    async with app.sessions() as session:
+        pending = await session.scalar(
+            select(func.count()).where(Message.status == MessageStatus.PENDING)
+        )
+    assert pending == 0
     await app.schedules.resume(schedule_id)
     await asyncio.gather(*app.schedules.running_tasks().values())
     resumed = await run_row(app, run_id)
@@ -609,3 +633,81 @@ async def test_pause_while_running_then_resume(app: Runtime) -> None:
     assert resumed.sent == 20
     assert set(outbox_recipients(app).values()) == {1}
     assert (await app.schedules.get(schedule_id)).status is ScheduleStatus.FINISHED
+
+
+async def test_run_renders_address_and_order_fields(app: Runtime) -> None:
+    (contact_id,) = await add_contacts(app, 1)
+    async with app.sessions() as session, session.begin():
+        session.add(Address(contact_id=contact_id, city="Split", country="HR"))
+        session.add(
+            Order(
+                contact_id=contact_id,
+                number="A-7",
+                total_cents=1250,
+                currency="EUR",
+                ordered_at=utc_now(),
+            )
+        )
+    await save_everyone(app)
+    body = "{{ first_name }} in {{ city }}: order {{ last_order_number }}"
+    schedule_id = await create(app.schedules, body=body)
+    (run_id,) = await fire_and_wait(app.schedules, schedule_id)
+    (delivery,) = await deliveries(app, run_id)
+    assert delivery.status is DeliveryStatus.SENT
+    async with app.sessions() as session:
+        message = await session.get(Message, delivery.message_id)
+    assert message is not None
+    assert message.body == "Ana0 in Split: order A-7"
+
+
+async def test_late_heartbeat_gives_claims_back(app: Runtime) -> None:
+    await add_contacts(app, 6)
+    await save_everyone(app)
+    schedule_id = await create(app.schedules)
+    engine = app.schedules.engine
+    # The last heartbeat is older than half the lease: others may soon take
+    # this worker for dead, so it must not hand anything to the provider.
+    engine.beat(time.monotonic() - app.schedules.lease.total_seconds())
+    (run_id,) = await fire_and_wait(app.schedules, schedule_id)
+    assert not outbox_recipients(app)
+    rows = await deliveries(app, run_id)
+    assert {row.status for row in rows} == {DeliveryStatus.PENDING}
+    assert {row.message_id for row in rows} == {None}
+    async with app.sessions() as session:
+        left = await session.scalar(select(func.count()).select_from(Message))
+    assert left == 0
+    assert (await run_row(app, run_id)).status is ScheduleRunStatus.RUNNING
+
+    engine.beat(time.monotonic())
+    await app.schedules.send_now(run_id, wait=True)
+    assert set(outbox_recipients(app).values()) == {1}
+    assert len(outbox_recipients(app)) == 6
+
+
+async def test_claim_settled_by_another_process_is_not_sent(app: Runtime) -> None:
+    await add_contacts(app, 6)
+    await save_everyone(app)
+    schedule_id = await create(app.schedules)
+    service = app.schedules
+    engine = service.engine
+    segments = SegmentService.from_settings(app.sessions, app.settings)
+    other = RunEngine(app.sessions, app.hub, app.sms, segments, "other", rate=None)
+    load = engine._load_contacts
+    stalled = False
+
+    async def stall_then_load(*args: Any) -> Any:
+        # This worker stalls after its claim; the other process takes it for
+        # dead meanwhile and queues the claimed deliveries again.
+        nonlocal stalled
+        if not stalled:
+            stalled = True
+            assert await other.recover(timedelta(seconds=0))
+        return await load(*args)
+
+    engine._load_contacts = stall_then_load  # type: ignore[method-assign]
+    (run_id,) = await fire_and_wait(service, schedule_id)
+    assert stalled
+    assert set(outbox_recipients(app).values()) == {1}
+    assert len(outbox_recipients(app)) == 6
+    rows = await deliveries(app, run_id)
+    assert {row.status for row in rows} == {DeliveryStatus.SENT}

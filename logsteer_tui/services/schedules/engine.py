@@ -10,9 +10,14 @@ A run goes through these steps, each in its own short transaction:
    SKIP LOCKED (PostgreSQL), so two workers never take the same row. In the same
    transaction consent is checked again, the body is rendered per contact and a
    pending message row is written for each contact that may get one.
-3. send: the batch goes to the provider, spaced by the token bucket.
+3. send: ``concurrency`` tasks hand the prepared messages to the provider,
+   spaced by the token bucket, while the next batch is claimed.
 4. record: the provider's answers move messages to sent or error and the
-   deliveries to sent or failed.
+   deliveries to sent or failed, a batch at a time.
+
+Claims that were never handed to the provider (a pause, a cancel, the app
+stopping, or a heartbeat too late to trust the lease) are given back: pending
+again, or skipped on a cancelled run, with their pending message rows deleted.
 
 A process that dies between 2 and 4 leaves deliveries in sending. ``recover``
 runs in a live process once the dead one's heartbeat is stale: when the
@@ -27,8 +32,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -37,8 +43,11 @@ from sqlalchemy import (
     ColumnElement,
     Table,
     bindparam,
+    case,
+    delete,
     func,
     insert,
+    literal,
     or_,
     select,
     update,
@@ -68,6 +77,8 @@ from logsteer_tui.db.types import utc_now
 from logsteer_tui.services.events import EventHub, ScheduleRunProgressed
 from logsteer_tui.services.messages import record_status
 from logsteer_tui.services.schedules.checks import (
+    CANCELLED,
+    CANCELLED_REASON,
     CachingRenderer,
     Target,
     judge_contact,
@@ -82,6 +93,12 @@ from logsteer_tui.services.sms.providers import (
     OutgoingSms,
     ProviderReply,
 )
+from logsteer_tui.services.templates import (
+    ADDRESS_FIELDS,
+    FIELD_LABELS,
+    ORDER_FIELDS,
+    TemplateError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +109,9 @@ MAX_BATCH = 100
 # A batch contains about this many seconds of sends at the configured rate, so a
 # crash leaves at most that many messages whose fate must be checked.
 BATCH_SECONDS = 2.0
+# Provider results wait at most this long for their batch to fill before they
+# are recorded.
+RECORD_SECONDS = 0.25
 RECOVER_BATCH = 500
 
 INTERRUPTED_REASON = (
@@ -131,6 +151,23 @@ class _Result:
     error: ProviderError | None
 
 
+@dataclass
+class _Pump:
+    """The queues of one run's pipeline and the claims it did not send."""
+
+    run_id: int
+    ready: asyncio.Queue[_Prepared | None]
+    results: asyncio.Queue[_Result | None]
+    unsent: list[_Prepared] = field(default_factory=list)
+    halted: bool = False
+
+    def halt(self, reason: str) -> None:
+        """Stop handing claims to the provider; the rest are given back."""
+        if not self.halted:
+            log.info("Run %s stops sending: %s", self.run_id, reason)
+            self.halted = True
+
+
 class RunTargetError(Exception):
     """A run cannot find whom to send to, such as a deleted segment."""
 
@@ -159,8 +196,15 @@ class RunEngine:
     """Sends the deliveries of runs through the SMS service's provider.
 
     ``rate`` is in messages per second; None sends as fast as ``concurrency``
-    requests in flight allow. ``workers`` claim-send-record loops run per run
-    so that database work and provider requests overlap.
+    requests in flight allow. Each run is a pipeline: one task claims and
+    prepares batches, ``concurrency`` tasks send, and one task records the
+    results a batch at a time, so database work never empties the pipe of
+    requests.
+
+    With a ``lease``, a message is handed to the provider only while this
+    worker's last heartbeat (see ``beat``) is younger than half the lease, so
+    another process cannot take this worker for dead and settle a claim that
+    is still being sent.
     """
 
     def __init__(
@@ -172,7 +216,7 @@ class RunEngine:
         worker_id: str,
         rate: float | None,
         concurrency: int = 8,
-        workers: int = 2,
+        lease: timedelta | None = None,
     ) -> None:
         self._sessions = sessions
         self._hub = hub
@@ -180,14 +224,27 @@ class RunEngine:
         self._segments = segments
         self.worker_id = worker_id
         self._bucket = TokenBucket(rate) if rate is not None else None
-        self._semaphore = asyncio.Semaphore(concurrency)
-        self._workers = workers
+        self._concurrency = max(1, concurrency)
+        self._semaphore = asyncio.Semaphore(self._concurrency)
         batch = MAX_BATCH if rate is None else int(rate * BATCH_SECONDS)
         self.batch_size = max(1, min(MAX_BATCH, batch))
         self._recover_lock = asyncio.Lock()
         self._renderer = CachingRenderer()
+        self._lease = lease
+        self._beat_at: float | None = None
         self.stopping = False
-        """Set by the scheduler on shutdown; loops stop after their batch."""
+        """Set by the scheduler on shutdown; claims not yet sent are given back."""
+
+    def beat(self, at: float) -> None:
+        """Note a committed heartbeat whose time was read at monotonic ``at``."""
+        self._beat_at = at
+
+    def lease_holds(self) -> bool:
+        """Return whether other workers still count this one as alive, with a margin."""
+        if self._lease is None or self._beat_at is None:
+            return True
+        age = time.monotonic() - self._beat_at
+        return age < self._lease.total_seconds() / 2
 
     async def run(self, run_id: int) -> RunProgress:
         """Populate the run if needed and send until nothing is left to claim."""
@@ -204,12 +261,7 @@ class RunEngine:
                 )
                 or 0
             )
-        await asyncio.gather(
-            *(
-                self._send_loop(run_id, schedule, total + 1)
-                for _ in range(self._workers)
-            )
-        )
+        await self._pump(run_id, schedule, total + 1)
         await self.try_finish(run_id)
         return await self.progress(run_id)
 
@@ -245,20 +297,21 @@ class RunEngine:
             last_id = chunk_end if chunk_end is not None else ids[-1]
             if not ids:
                 continue
+            rows = select(
+                literal(run_id, DELIVERY.c.run_id.type),
+                Contact.id,
+                literal(DeliveryStatus.PENDING, DELIVERY.c.status.type),
+                literal("", DELIVERY.c.reason.type),
+                literal(utc_now(), DELIVERY.c.updated_at.type),
+            ).where(Contact.id.in_(ids))
             async with self._sessions() as session, session.begin():
+                # INSERT ... SELECT with the ids as one expanding parameter: the
+                # statement is compiled once, not once per page of values.
                 await session.execute(
-                    insert_statement(Delivery)
-                    .values(
-                        [
-                            {
-                                "run_id": run_id,
-                                "contact_id": contact_id,
-                                "status": DeliveryStatus.PENDING,
-                                "reason": "",
-                                "updated_at": utc_now(),
-                            }
-                            for contact_id in ids
-                        ]
+                    insert_statement(DELIVERY)
+                    .from_select(
+                        ["run_id", "contact_id", "status", "reason", "updated_at"],
+                        rows,
                     )
                     .on_conflict_do_nothing(index_elements=["run_id", "contact_id"])
                 )
@@ -289,23 +342,112 @@ class RunEngine:
             )
         return self._segments.condition(parse_definition(segment.definition))
 
-    async def _send_loop(self, run_id: int, schedule: Schedule, bound: int) -> None:
+    async def _pump(self, run_id: int, schedule: Schedule, bound: int) -> None:
+        """Claim, send and record the run's deliveries until none is left.
+
+        Claims that were never handed to the provider, because the run was
+        paused or cancelled, the app is stopping or the lease ran out, are
+        given back at the end.
+
+        NOTE: when a database error stops the run, the sends in flight stay in
+        sending until this process stops, because recover() leaves this
+        worker's own claims alone while it lives.
+        """
         if not await self._is_running(run_id):
             return
-        for _ in range(bound):
-            if self.stopping:
-                return
-            prepared, claimed = await self._claim(run_id, schedule)
-            if not claimed:
-                return
-            if prepared:
-                results = await asyncio.gather(*(self._send(p) for p in prepared))
-                await self._record(run_id, results)
-            progress = await self.progress(run_id)
-            self._hub.publish(_event(progress))
-            # A pause or cancel stops the loop after the batch it came during.
-            if progress.status is not ScheduleRunStatus.RUNNING:
-                return
+        pump = _Pump(run_id, asyncio.Queue(), asyncio.Queue())
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(self._concurrency):
+                    group.create_task(self._send_from(pump))
+                group.create_task(self._keep(pump, schedule, bound))
+        finally:
+            while not pump.ready.empty():
+                left = pump.ready.get_nowait()
+                if left is not None:
+                    pump.unsent.append(left)
+            if pump.unsent:
+                await self._give_back(run_id, pump.unsent)
+
+    async def _keep(self, pump: _Pump, schedule: Schedule, bound: int) -> None:
+        """Do the run's database work: claim batches ahead, record the results.
+
+        One task does both, so a process never waits on its own write lock
+        (SQLite takes one writer at a time). A batch is claimed whenever fewer
+        than a batch are ready; results are recorded a batch at a time, or
+        after RECORD_SECONDS.
+        """
+        claims_left = bound
+        senders = self._concurrency
+        results: list[_Result] = []
+        oldest = 0.0
+        loop = asyncio.get_running_loop()
+        while senders or results:
+            if claims_left and pump.ready.qsize() < self.batch_size:
+                claims_left = await self._claim_into(pump, schedule, claims_left - 1)
+                if not claims_left:
+                    for _ in range(self._concurrency):
+                        pump.ready.put_nowait(None)
+                continue
+            due = oldest + RECORD_SECONDS - loop.time()
+            if results and (len(results) >= self.batch_size or due <= 0 or not senders):
+                await self._record_batch(pump, results)
+                results = []
+                continue
+            try:
+                result = (
+                    pump.results.get_nowait()
+                    if not pump.results.empty()
+                    else await asyncio.wait_for(
+                        pump.results.get(), max(due, 0) if results else None
+                    )
+                )
+            except TimeoutError:
+                continue
+            if result is None:
+                senders -= 1
+                continue
+            if not results:
+                oldest = loop.time()
+            results.append(result)
+
+    async def _claim_into(self, pump: _Pump, schedule: Schedule, left: int) -> int:
+        """Claim a batch onto ``pump.ready``; return how many claims may follow."""
+        run_id = pump.run_id
+        if pump.halted or self.stopping or not await self._is_running(run_id):
+            return 0
+        if not self.lease_holds():
+            pump.halt("its heartbeat is late")
+            return 0
+        prepared, claimed = await self._claim(run_id, schedule)
+        if not claimed:
+            return 0
+        if not prepared:
+            # Only skips and failures: no result will report the progress.
+            self._hub.publish(_event(await self.progress(run_id)))
+        for item in prepared:
+            pump.ready.put_nowait(item)
+        return left
+
+    async def _record_batch(self, pump: _Pump, results: list[_Result]) -> None:
+        await self._record(pump.run_id, results)
+        progress = await self.progress(pump.run_id)
+        self._hub.publish(_event(progress))
+        # A pause or cancel stops sending; what was claimed goes back.
+        if progress.status is not ScheduleRunStatus.RUNNING:
+            pump.halt(f"the run is {progress.status.value}")
+
+    async def _send_from(self, pump: _Pump) -> None:
+        while (item := await pump.ready.get()) is not None:
+            if not pump.halted and self._bucket is not None:
+                await self._bucket.acquire()
+            if not pump.halted and not self.lease_holds():
+                pump.halt("its heartbeat is late")
+            if pump.halted or self.stopping:
+                pump.unsent.append(item)
+                continue
+            pump.results.put_nowait(await self._send(item))
+        pump.results.put_nowait(None)
 
     async def _is_running(self, run_id: int) -> bool:
         async with self._sessions() as session:
@@ -365,19 +507,26 @@ class RunEngine:
         # no message, which recover() queues again.
         async with self._sessions() as session, session.begin():
             contacts = await self._load_contacts(
-                session, [row.contact_id for row in claimed], postgres
+                session, [row.contact_id for row in claimed], postgres, schedule.body
             )
             prepared = await self._prepare(session, run_id, schedule, claimed, contacts)
         return prepared, len(claimed)
 
     async def _load_contacts(
-        self, session: AsyncSession, ids: Sequence[int | None], lock: bool
+        self, session: AsyncSession, ids: Sequence[int | None], lock: bool, body: str
     ) -> dict[int, Contact]:
-        query = (
-            select(Contact)
-            .where(Contact.id.in_([contact_id for contact_id in ids if contact_id]))
-            .options(selectinload(Contact.addresses), selectinload(Contact.orders))
+        """Load the contacts ``ids``, with the addresses and orders ``body`` reads."""
+        query = select(Contact).where(
+            Contact.id.in_([contact_id for contact_id in ids if contact_id])
         )
+        try:
+            used: Collection[str] = self._renderer.fields_used(body)
+        except TemplateError:
+            used = FIELD_LABELS  # rendering reports the error for each contact
+        if ADDRESS_FIELDS.intersection(used):
+            query = query.options(selectinload(Contact.addresses))
+        if ORDER_FIELDS.intersection(used):
+            query = query.options(selectinload(Contact.orders))
         if lock:
             # A STOP being stored now waits for this transaction, or wins before it.
             query = query.with_for_update(of=Contact)
@@ -440,6 +589,9 @@ class RunEngine:
                     },
                 )
             )
+        still_claimed = await self._still_held(session, [row.id for row in claimed])
+        outcomes = [item for item in outcomes if item["id"] in still_claimed]
+        messages = [item for item in messages if item[0] in still_claimed]
         message_ids: list[int] = []
         if messages:
             inserted = await session.execute(
@@ -448,7 +600,8 @@ class RunEngine:
             )
             message_ids = [row.id for row in inserted]
             await session.execute(
-                insert(MessageStatusEvent),
+                # RETURNING makes SQLAlchemy send the rows as one statement.
+                insert(EVENT).returning(EVENT.c.id),
                 [
                     {
                         "message_id": message_id,
@@ -491,6 +644,27 @@ class RunEngine:
             )
         ]
 
+    async def _still_held(self, session: AsyncSession, ids: list[int]) -> set[int]:
+        """Return which of this worker's claims ``ids`` no one has settled since.
+
+        A worker that stalled past its lease may find a claim settled by another
+        process, which may send it; such a claim is dropped here. The write
+        (row locks, or SQLite's write lock) holds the rest until the commit.
+        """
+        rows = await session.scalars(
+            update(Delivery)
+            .where(
+                Delivery.id.in_(ids),
+                Delivery.status == DeliveryStatus.SENDING,
+                Delivery.claimed_by == self.worker_id,
+                Delivery.message_id.is_(None),
+            )
+            .values(updated_at=utc_now())
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        )
+        return set(rows.all())
+
     async def _send(self, prepared: _Prepared) -> _Result:
         if self._bucket is not None:
             await self._bucket.acquire()
@@ -500,6 +674,60 @@ class RunEngine:
             except ProviderError as error:
                 return _Result(prepared, None, error)
         return _Result(prepared, reply, None)
+
+    async def _give_back(self, run_id: int, unsent: Sequence[_Prepared]) -> None:
+        """Return claims never handed to the provider and drop their messages.
+
+        On a cancelled run they are skipped like the rest of its contacts;
+        otherwise they are pending again for the next claim. A claim another
+        process settled meanwhile is left as it is.
+        """
+        message_of = {item.delivery_id: item.sms.message_id for item in unsent}
+        async with self._sessions() as session, session.begin():
+            status = await session.scalar(
+                select(ScheduleRun.status).where(ScheduleRun.id == run_id)
+            )
+            cancelled = status is ScheduleRunStatus.CANCELLED
+            values: dict[str, Any] = (
+                {
+                    "status": DeliveryStatus.SKIPPED,
+                    "error_code": CANCELLED,
+                    "reason": CANCELLED_REASON,
+                }
+                if cancelled
+                else {"status": DeliveryStatus.PENDING, "reason": ""}
+            )
+            returned = (
+                await session.scalars(
+                    update(Delivery)
+                    .where(
+                        Delivery.id.in_(list(message_of)),
+                        Delivery.status == DeliveryStatus.SENDING,
+                        Delivery.claimed_by == self.worker_id,
+                    )
+                    .values(
+                        claimed_by=None, message_id=None, updated_at=utc_now(), **values
+                    )
+                    .returning(Delivery.id)
+                    .execution_options(synchronize_session=False)
+                )
+            ).all()
+            messages = [message_of[delivery_id] for delivery_id in returned]
+            if messages:
+                await session.execute(
+                    delete(MessageStatusEvent).where(
+                        MessageStatusEvent.message_id.in_(messages)
+                    )
+                )
+                await session.execute(
+                    delete(Message).where(
+                        Message.id.in_(messages),
+                        Message.status == MessageStatus.PENDING,
+                    )
+                )
+            if cancelled:
+                await set_exact_counts(session, run_id)
+        log.info("Run %s: %d unsent claims given back", run_id, len(returned))
 
     async def _record(self, run_id: int, results: Sequence[_Result]) -> None:
         successes = [result for result in results if result.reply is not None]
@@ -560,9 +788,9 @@ class RunEngine:
             MESSAGE.c.status == MessageStatus.PENDING,
         )
         await session.execute(
-            _insert_for(self._sessions)(MessageStatusEvent).on_conflict_do_nothing(
-                index_elements=["message_id", "status"]
-            ),
+            _insert_for(self._sessions)(EVENT)
+            .on_conflict_do_nothing(index_elements=["message_id", "status"])
+            .returning(EVENT.c.id),
             [
                 {
                     "message_id": result.prepared.sms.message_id,
@@ -581,30 +809,24 @@ class RunEngine:
             for result in successes
         ]
         contact = CONTACT.c
-        await session.execute(
-            update(CONTACT)
-            .where(
-                contact.id == bindparam("contact"),
-                or_(
-                    contact.last_message_at.is_(None),
-                    contact.last_message_at < bindparam("at"),
-                ),
-            )
-            .values(last_message_at=bindparam("at")),
-            contacts,
+        at = bindparam("at", type_=contact.last_sms_sent_at.type)
+        newer_message = or_(
+            contact.last_message_at.is_(None), contact.last_message_at < at
+        )
+        newer_sms = or_(
+            contact.last_sms_sent_at.is_(None), contact.last_sms_sent_at <= at
         )
         await session.execute(
             update(CONTACT)
-            .where(
-                contact.id == bindparam("contact"),
-                or_(
-                    contact.last_sms_sent_at.is_(None),
-                    contact.last_sms_sent_at <= bindparam("at"),
-                ),
-            )
+            .where(contact.id == bindparam("contact"))
             .values(
-                last_sms_sent_at=bindparam("at"),
-                last_sms_sent_body=bindparam("body"),
+                last_message_at=case(
+                    (newer_message, at), else_=contact.last_message_at
+                ),
+                last_sms_sent_at=case((newer_sms, at), else_=contact.last_sms_sent_at),
+                last_sms_sent_body=case(
+                    (newer_sms, bindparam("body")), else_=contact.last_sms_sent_body
+                ),
             ),
             contacts,
         )
@@ -800,9 +1022,9 @@ class RunEngine:
             .where(
                 Delivery.id == delivery.id,
                 Delivery.status == DeliveryStatus.SENDING,
-                Delivery.claimed_by == delivery.claimed_by
-                if delivery.claimed_by is not None
-                else Delivery.claimed_by.is_(None),
+                _same(Delivery.claimed_by, delivery.claimed_by),
+                # A claim whose message was written since is not "never sent".
+                _same(Delivery.message_id, delivery.message_id),
             )
             .values(updated_at=utc_now(), **values)
         )
@@ -856,6 +1078,7 @@ def _settlement(
 # Core tables for batch updates: an ORM update given a list of rows becomes a
 # bulk update by primary key, which is slower and takes no extra conditions.
 CONTACT = cast(Table, Contact.__table__)
+EVENT = cast(Table, MessageStatusEvent.__table__)
 DELIVERY = cast(Table, Delivery.__table__)
 MESSAGE = cast(Table, Message.__table__)
 
@@ -911,6 +1134,16 @@ async def _add_counts(
     )
 
 
+async def set_exact_counts(session: AsyncSession, run_id: int) -> None:
+    """Set the run's counters from its deliveries, as after a cancel."""
+    counts = await _exact_counts(session, run_id)
+    await session.execute(
+        update(ScheduleRun)
+        .where(ScheduleRun.id == run_id)
+        .values(updated_at=utc_now(), **counts)
+    )
+
+
 async def _exact_counts(session: AsyncSession, run_id: int) -> dict[str, int]:
     rows = await session.execute(
         select(Delivery.status, func.count())
@@ -925,6 +1158,10 @@ async def _exact_counts(session: AsyncSession, run_id: int) -> dict[str, int]:
         "failed": by_status.get(DeliveryStatus.FAILED, 0)
         + by_status.get(DeliveryStatus.INTERRUPTED, 0),
     }
+
+
+def _same(column: Any, value: Any) -> ColumnElement[bool]:
+    return column.is_(None) if value is None else column == value  # type: ignore[no-any-return]
 
 
 def _dialect(sessions: async_sessionmaker[AsyncSession]) -> str:

@@ -16,6 +16,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,8 +46,12 @@ from logsteer_tui.db.models import (
 from logsteer_tui.db.types import utc_now
 from logsteer_tui.errors import NotFoundError, ValidationError
 from logsteer_tui.services.events import EventHub, ScheduleChanged
-from logsteer_tui.services.schedules.checks import CANCELLED
-from logsteer_tui.services.schedules.engine import RunEngine, RunProgress
+from logsteer_tui.services.schedules.checks import CANCELLED, CANCELLED_REASON
+from logsteer_tui.services.schedules.engine import (
+    RunEngine,
+    RunProgress,
+    set_exact_counts,
+)
 from logsteer_tui.services.schedules.planning import (
     ScheduleError,
     SchedulePlan,
@@ -119,6 +124,7 @@ class SchedulerService:
             self.worker_id,
             rate if rate is not None else settings.sending.sms_per_second,
             concurrency=concurrency,
+            lease=self.lease,
         )
         self._scheduler: AsyncIOScheduler | None = None
         self._tasks: dict[int, asyncio.Task[None]] = {}
@@ -292,10 +298,12 @@ class SchedulerService:
                     .values(
                         status=DeliveryStatus.SKIPPED,
                         error_code=CANCELLED,
-                        reason="The schedule was cancelled before this contact's turn.",
+                        reason=CANCELLED_REASON,
                         updated_at=utc_now(),
                     )
                 )
+                for run_id in runs:
+                    await set_exact_counts(session, run_id)
         log.info("Cancelled schedule %s", schedule_id)
         self._changed(schedule)
 
@@ -711,6 +719,8 @@ class SchedulerService:
             await self._heartbeat()
 
     async def _heartbeat(self) -> None:
+        # Read before the time written, so the engine's view errs on the safe side.
+        started = time.monotonic()
         async with self._sessions() as session, session.begin():
             worker = await session.get(SchedulerWorker, self.worker_id)
             if worker is None:
@@ -729,6 +739,7 @@ class SchedulerService:
                     SchedulerWorker.heartbeat_at < utc_now() - 100 * self.lease
                 )
             )
+        self.engine.beat(started)
 
     def _sync_jobs(self, schedules: Sequence[Schedule]) -> None:
         scheduler = self._scheduler
