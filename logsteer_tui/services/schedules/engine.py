@@ -232,12 +232,19 @@ class RunEngine:
         self._renderer = CachingRenderer()
         self._lease = lease
         self._beat_at: float | None = None
+        self._pumps: dict[int, _Pump] = {}
         self.stopping = False
         """Set by the scheduler on shutdown; claims not yet sent are given back."""
 
     def beat(self, at: float) -> None:
         """Note a committed heartbeat whose time was read at monotonic ``at``."""
         self._beat_at = at
+
+    def halt(self, run_id: int, reason: str) -> None:
+        """Stop handing the run's claims to the provider, if it sends here."""
+        pump = self._pumps.get(run_id)
+        if pump is not None:
+            pump.halt(reason)
 
     def lease_holds(self) -> bool:
         """Return whether other workers still count this one as alive, with a margin."""
@@ -356,12 +363,14 @@ class RunEngine:
         if not await self._is_running(run_id):
             return
         pump = _Pump(run_id, asyncio.Queue(), asyncio.Queue())
+        self._pumps[run_id] = pump
         try:
             async with asyncio.TaskGroup() as group:
                 for _ in range(self._concurrency):
                     group.create_task(self._send_from(pump))
                 group.create_task(self._keep(pump, schedule, bound))
         finally:
+            self._pumps.pop(run_id, None)
             while not pump.ready.empty():
                 left = pump.ready.get_nowait()
                 if left is not None:

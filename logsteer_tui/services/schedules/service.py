@@ -236,17 +236,23 @@ class SchedulerService:
             )
 
     async def pause(self, schedule_id: int) -> None:
-        """Stop firing the schedule and stop its running runs after their batch."""
+        """Stop firing the schedule and stop sending its running runs.
+
+        A run sending in this process stops at once; one sending in another
+        process stops when that process records its next batch.
+        """
         async with self._sessions() as session, session.begin():
             schedule = await self._get(session, schedule_id)
             self._require(schedule, {ScheduleStatus.ACTIVE}, "pause")
             schedule.status = ScheduleStatus.PAUSED
-            await self._set_runs(
+            runs = await self._set_runs(
                 session,
                 schedule_id,
                 {ScheduleRunStatus.RUNNING},
                 ScheduleRunStatus.PAUSED,
             )
+        for run_id in runs:
+            self.engine.halt(run_id, "the run is paused")
         log.info("Paused schedule %s", schedule_id)
         self._changed(schedule)
 
@@ -304,6 +310,8 @@ class SchedulerService:
                 )
                 for run_id in runs:
                     await set_exact_counts(session, run_id)
+        for run_id in runs:
+            self.engine.halt(run_id, "the run is cancelled")
         log.info("Cancelled schedule %s", schedule_id)
         self._changed(schedule)
 
