@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from conftest import TERMINAL_SIZE
 from pilot import settle
-from test_segments_data import add_address, add_contact, segment_service
+from test_segments_data import (
+    add_address,
+    add_contact,
+    add_order,
+    segment_service,
+)
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Label
+from textual.widgets import DataTable, Input, Label
 
 from logsteer_tui.app import LogsteerApp
 from logsteer_tui.runtime import Runtime
@@ -259,6 +266,45 @@ async def test_condition_dialog_rejects_bad_value(runtime: Runtime) -> None:
         error = label_text(app, "#segment-condition-error")
         assert "'lots' is invalid" in error
         assert "expected a number" in error
+
+
+async def test_builder_sets_sum_currency(runtime: Runtime) -> None:
+    now = datetime.now(UTC)
+    ana = await add_contact(runtime, first_name="Ana")
+    await add_order(runtime, ana, 60_000, now)
+    await add_order(runtime, ana, 70_000, now)
+    ivo = await add_contact(runtime, first_name="Ivo")
+    await add_order(runtime, ivo, 80_000, now)
+    await add_order(runtime, ivo, 90_000, now, currency="USD")
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        await open_segments(pilot)
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, SegmentBuilderScreen))
+        builder = app.screen
+        assert isinstance(builder, SegmentBuilderScreen)
+        await pilot.press("a")
+        await settle(pilot, lambda: isinstance(app.screen, ConditionScreen))
+        currency = app.screen.query_one("#segment-currency", Input)
+        await pick(pilot, "City")
+        assert not currency.display
+        await pick(pilot, "Sum of")
+        assert currency.display
+        await pilot.press("tab")
+        await pick(pilot, "greater")
+        await pilot.press("tab", *"1000", "tab")
+        assert currency.has_focus
+        await pilot.press(*"eur", "enter")
+        await settle(pilot, lambda: isinstance(app.screen, SegmentBuilderScreen))
+        assert [line.text for line in builder.lines] == [
+            "all of (and)",
+            "  • Sum of order totals greater than 1000 EUR",
+        ]
+        # Ivo's 800 EUR and 900 USD would pass 1000 only if added together.
+        await settle(
+            pilot,
+            lambda: "1 contact match" in label_text(app, "#segment-builder-count"),
+        )
 
 
 async def test_list_renames_duplicates_deletes(runtime: Runtime) -> None:

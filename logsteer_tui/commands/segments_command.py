@@ -163,6 +163,7 @@ async def run_fields(args: argparse.Namespace, runtime: Runtime) -> int:
                 "type": spec.value_type.value,
                 "operators": [operator.value for operator in spec.operators],
                 "choices": list(spec.choices),
+                "takes_currency": spec.currency_column is not None,
             }
             for spec in FIELDS.values()
         ]
@@ -173,4 +174,6 @@ async def run_fields(args: argparse.Namespace, runtime: Runtime) -> int:
         print(f"{spec.name}  ({spec.value_type.value}, {spec.label}): {operators}")
         if spec.choices:
             print(f"    values: {', '.join(spec.choices)}")
+        if spec.currency_column is not None:
+            print('    "currency": an optional ISO 4217 code, such as EUR')
     return 0

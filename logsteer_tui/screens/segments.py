@@ -29,6 +29,7 @@ from logsteer_tui.services.segments import (
     FIELDS,
     OPERATOR_INFO,
     Condition,
+    FieldKind,
     Group,
     Operator,
     SegmentService,
@@ -97,6 +98,13 @@ class NameScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+# Placeholders of the currency input, with the meaning of an empty one.
+CURRENCY_PLACEHOLDERS = {
+    FieldKind.RELATED: "Currency, such as EUR; empty for orders in any currency",
+    FieldKind.SUM: "Currency, such as EUR; empty sums each currency apart",
+}
+
+
 def field_options() -> list[tuple[str, str]]:
     return [(f"{spec.label} ({spec.category})", name) for name, spec in FIELDS.items()]
 
@@ -106,8 +114,8 @@ class ConditionScreen(ModalScreen[Condition | None]):
 
     | Key | Action |
     | --- | --- |
-    | tab | Next of field, operator and value |
-    | enter | In the value: add the condition |
+    | tab | Next of field, operator, value and, on order money, currency |
+    | enter | In the value or the currency: add the condition |
     | ctrl+s | Add the condition |
     | escape | Cancel |
     """
@@ -156,6 +164,14 @@ class ConditionScreen(ModalScreen[Condition | None]):
                 id="segment-value",
                 compact=True,
             )
+            currency = Input(
+                (start.currency or "") if start else "",
+                id="segment-currency",
+                compact=True,
+            )
+            # Shown once the chosen field takes a currency.
+            currency.display = False
+            yield currency
             yield Label("", id="segment-value-hint", classes="segment-hint")
             yield Label("", id="segment-condition-error", classes="segment-error")
 
@@ -166,6 +182,9 @@ class ConditionScreen(ModalScreen[Condition | None]):
 
     def _fill_operators(self, field: str, selected: Operator | None = None) -> None:
         spec = FIELDS[field]
+        currency = self.query_one("#segment-currency", Input)
+        currency.display = spec.currency_column is not None
+        currency.placeholder = CURRENCY_PLACEHOLDERS.get(spec.kind, "")
         select = self.query_one("#segment-operator", Select)
         options = [
             (operator_label(spec.value_type, operator), operator.value)
@@ -206,7 +225,7 @@ class ConditionScreen(ModalScreen[Condition | None]):
         }
         hint.update(hints[shape])
 
-    @on(Input.Submitted, "#segment-value")
+    @on(Input.Submitted, "#segment-value, #segment-currency")
     def _value_submitted(self) -> None:
         self.action_accept()
 
@@ -221,6 +240,9 @@ class ConditionScreen(ModalScreen[Condition | None]):
         text = self.query_one("#segment-value", Input).value
         value = value_from_text(spec.value_type, Operator(operator), text)
         data = {"field": field, "operator": operator, "value": value}
+        currency = self.query_one("#segment-currency", Input)
+        if currency.display and currency.value.strip():
+            data["currency"] = currency.value.strip()
         try:
             condition = parse_condition(data)
         except ValidationError as invalid:

@@ -92,9 +92,12 @@ def compile_condition(
         condition.field,
         spec.choices,
     )
+    currency = _currency_filters(spec, condition.currency)
+    if spec.kind is FieldKind.SUM and condition.currency is None:
+        return _sum_per_currency(spec, condition.operator, value)
     if spec.kind in (FieldKind.COUNT, FieldKind.SUM):
         compared: ColumnElement[bool] = _number_predicate(
-            _aggregate(spec), condition.operator, value
+            _aggregate(spec, *currency), condition.operator, value
         )
         return compared
     if spec.value_type is ValueType.DATE:
@@ -103,7 +106,7 @@ def compile_condition(
     positive = negated or condition.operator
     predicate = _predicate(spec, positive, value, context)
     if spec.kind is FieldKind.RELATED:
-        found = _any_related(spec, predicate)
+        found = _any_related(spec, predicate, *currency)
         return not_(found) if negated else found
     if negated:
         return or_(spec.column.is_(None), not_(predicate))
@@ -119,15 +122,57 @@ def _any_related(spec: FieldSpec, *conditions: Any) -> ColumnElement[bool]:
     )
 
 
-def _aggregate(spec: FieldSpec) -> Any:
+def _currency_filters(spec: FieldSpec, currency: str | None) -> tuple[Any, ...]:
+    if currency is None or spec.currency_column is None:
+        return ()
+    return (spec.currency_column == currency,)
+
+
+def _aggregate(spec: FieldSpec, *conditions: Any) -> Any:
     measure = func.count() if spec.kind is FieldKind.COUNT else func.sum(spec.column)
     subquery = (
         select(measure)
-        .where(spec.model.contact_id == Contact.id, *spec.filters)
+        .where(spec.model.contact_id == Contact.id, *spec.filters, *conditions)
         .correlate(Contact)
         .scalar_subquery()
     )
     return subquery if spec.kind is FieldKind.COUNT else func.coalesce(subquery, 0)
+
+
+def _sum_per_currency(
+    spec: FieldSpec, operator: Operator, value: Any
+) -> ColumnElement[bool]:
+    """Compile a sum with no currency: it holds when the sum in any one currency does.
+
+    Totals in different currencies are never added. A contact with no rows has
+    a sum of 0, as with a currency.
+    """
+    per_currency = (
+        select(1)
+        .select_from(spec.model)
+        .where(spec.model.contact_id == Contact.id, *spec.filters)
+        .group_by(spec.currency_column)
+        .having(_number_predicate(func.sum(spec.column), operator, value))
+        .correlate(Contact)
+    )
+    found = exists(per_currency)
+    if _number_holds(operator, 0, value):
+        return or_(found, not_(_any_related(spec)))
+    return found
+
+
+def _number_holds(operator: Operator, number: int, value: Any) -> bool:
+    """Evaluate a number operator in Python, as _number_predicate does in SQL."""
+    if operator is Operator.EQUALS:
+        return bool(number == value)
+    if operator is Operator.NOT_EQUALS:
+        return bool(number != value)
+    if operator is Operator.LESS_THAN:
+        return bool(number < value)
+    if operator is Operator.GREATER_THAN:
+        return bool(number > value)
+    low, high = value
+    return bool(low <= number <= high)
 
 
 def _predicate(

@@ -16,6 +16,7 @@ from logsteer_tui.services.segments.fields import FIELDS
 from logsteer_tui.services.segments.operators import (
     Operator,
     SegmentDefinitionError,
+    check_currency,
     check_value,
 )
 
@@ -32,12 +33,18 @@ class Condition:
     value: Any = None
     """The value as written in the JSON definition."""
 
+    currency: str | None = None
+    """The ISO 4217 code that limits a money field to rows in that currency."""
+
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "field": self.field,
             "operator": self.operator.value,
             "value": self.value,
         }
+        if self.currency is not None:
+            data["currency"] = self.currency
+        return data
 
 
 @dataclass(frozen=True)
@@ -132,7 +139,7 @@ def parse_condition(data: Any, path: str = "condition") -> Condition:
         raise SegmentDefinitionError(
             path, data, 'expected an object with "field", "operator" and "value"'
         )
-    unknown = sorted(set(data) - {"field", "operator", "value"})
+    unknown = sorted(set(data) - {"field", "operator", "value", "currency"})
     if unknown:
         raise SegmentDefinitionError(
             f"{path}.{unknown[0]}", data[unknown[0]], "unknown key in a condition"
@@ -157,7 +164,24 @@ def parse_condition(data: Any, path: str = "condition") -> Condition:
         )
     value = data.get("value")
     check_value(spec.value_type, operator, value, f"{path}.value", spec.choices)
-    return Condition(name, operator, value)
+    currency = _currency(data.get("currency"), name, f"{path}.currency")
+    return Condition(name, operator, value, currency)
+
+
+def _currency(value: Any, field: str, path: str) -> str | None:
+    if value is None:
+        return None
+    if FIELDS[field].currency_column is None:
+        fitting = ", ".join(
+            name for name, spec in FIELDS.items() if spec.currency_column is not None
+        )
+        raise SegmentDefinitionError(
+            path,
+            value,
+            f"the field {field} takes no currency; remove the key, or use one of "
+            f"{fitting}",
+        )
+    return check_currency(value, path)
 
 
 def _operator(name: Any) -> Operator | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from logsteer_tui.services.segments.definition import Condition, Group
-from logsteer_tui.services.segments.fields import FIELDS
+from logsteer_tui.services.segments.fields import FIELDS, FieldKind
 from logsteer_tui.services.segments.operators import (
     OPERATOR_INFO,
     ValueShape,
@@ -16,18 +16,26 @@ MATCH_LABELS = {"and": "all of", "or": "any of"}
 
 
 def describe_condition(condition: Condition) -> str:
-    """Return "City is Zagreb" for a condition, with its value as typed."""
+    """Return "City is Zagreb" for a condition, with its value as typed.
+
+    A currency follows the amount ("greater than 1000 EUR"). A sum with no
+    currency reads "in any one currency", which is what it compares.
+    """
     spec = FIELDS[condition.field]
     label = operator_label(spec.value_type, condition.operator)
     shape = OPERATOR_INFO[condition.operator].shape
+    field = spec.label
+    if spec.kind is FieldKind.SUM and condition.currency is None:
+        field = f"{field} in any one currency"
+    currency = f" {condition.currency}" if condition.currency else ""
     if shape is ValueShape.NONE:
-        return f"{spec.label} {label}"
+        return f"{field} {label}"
     if shape is ValueShape.PAIR:
         low, high = condition.value
-        return f"{spec.label} {label} {format_value(low)} and {format_value(high)}"
+        return f"{field} {label} {format_value(low)} and {format_value(high)}{currency}"
     if shape is ValueShape.DAYS:
-        return f"{spec.label} {label.replace('N', str(condition.value))}"
-    return f"{spec.label} {label} {format_value(condition.value)}"
+        return f"{field} {label.replace('N', str(condition.value))}"
+    return f"{field} {label} {format_value(condition.value)}{currency}"
 
 
 def format_value(value: object) -> str:

@@ -81,6 +81,8 @@ class FieldSpec:
     """Whether a CONTACT column may be NULL, so is_empty and is_not_empty apply."""
 
     operators: tuple[Operator, ...] = field(default=())
+    currency_column: Any = None
+    """The related rows' currency, for money fields that take a "currency" key."""
 
     def __post_init__(self) -> None:
         if self.operators:
@@ -222,6 +224,7 @@ def _order_fields() -> list[FieldSpec]:
             FieldKind.RELATED,
             Order.total_cents,
             Order,
+            currency_column=Order.currency,
         ),
         FieldSpec(
             "order.date",
@@ -241,7 +244,8 @@ def _order_fields() -> list[FieldSpec]:
             Order.contact_id,
             Order,
         ),
-        # NOTE: the sum adds totals in every currency as they are stored.
+        # Without a currency the sum is taken in each currency apart, so totals
+        # in different currencies are never added (compiler._sum_per_currency).
         FieldSpec(
             "order.sum",
             "Sum of order totals",
@@ -250,6 +254,7 @@ def _order_fields() -> list[FieldSpec]:
             FieldKind.SUM,
             Order.total_cents,
             Order,
+            currency_column=Order.currency,
         ),
     ]
 

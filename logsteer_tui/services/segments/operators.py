@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -18,6 +19,9 @@ from logsteer_tui.services.text import fold
 
 MAX_TEXT_LENGTH = 500
 MAX_DAYS = 36_500
+
+# An ISO 4217 alphabetic code; whether the code is assigned is not checked.
+CURRENCY_CODE = re.compile(r"[A-Za-z]{3}")
 
 
 class SegmentDefinitionError(ValidationError):
@@ -171,6 +175,17 @@ def check_value(
     if shape is ValueShape.PAIR:
         return _check_pair(value_type, value, path)
     return _check_single(value_type, value, path, choices)
+
+
+def check_currency(value: Any, path: str) -> str:
+    """Return ``value`` as an upper-case currency code, or raise naming ``path``."""
+    if not isinstance(value, str) or not CURRENCY_CODE.fullmatch(value.strip()):
+        raise SegmentDefinitionError(
+            path,
+            value,
+            "expected a three-letter ISO 4217 code, such as EUR",
+        )
+    return value.strip().upper()
 
 
 def _check_days(value: Any, path: str) -> int:
