@@ -35,7 +35,7 @@ import logging
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -608,18 +608,7 @@ class RunEngine:
                 [values for _, _, values in messages],
             )
             message_ids = [row.id for row in inserted]
-            await session.execute(
-                # RETURNING makes SQLAlchemy send the rows as one statement.
-                insert(EVENT).returning(EVENT.c.id),
-                [
-                    {
-                        "message_id": message_id,
-                        "status": MessageStatus.PENDING,
-                        "created_at": utc_now(),
-                    }
-                    for message_id in message_ids
-                ],
-            )
+            await self._add_events(session, message_ids, MessageStatus.PENDING)
             await _update_rows(
                 session,
                 DELIVERY,
@@ -629,6 +618,8 @@ class RunEngine:
                         messages, message_ids, strict=True
                     )
                 ],
+                # _still_held set it in this transaction.
+                unchanged=("updated_at",),
             )
         if outcomes:
             await _update_rows(session, DELIVERY, outcomes)
@@ -742,22 +733,35 @@ class RunEngine:
         successes = [result for result in results if result.reply is not None]
         failures = [result for result in results if result.error is not None]
         async with self._sessions() as session, session.begin():
+            # A claim settled by another worker meanwhile is not overwritten.
+            mine = (
+                DELIVERY.c.status == DeliveryStatus.SENDING,
+                DELIVERY.c.claimed_by == self.worker_id,
+            )
             if successes:
                 await self._record_sent(session, successes)
-            rows = [_delivery_sent(result) for result in successes]
+                await session.execute(
+                    update(DELIVERY)
+                    .where(
+                        DELIVERY.c.id.in_(
+                            [result.prepared.delivery_id for result in successes]
+                        ),
+                        *mine,
+                    )
+                    .values(
+                        status=DeliveryStatus.SENT,
+                        reason="",
+                        error_code=None,
+                        updated_at=utc_now(),
+                    )
+                )
+            rows = []
             for result in failures:
                 row = await self._record_failure(session, result)
                 if row is not None:
                     rows.append(row)
             if rows:
-                # A claim settled by another worker meanwhile is not overwritten.
-                await _update_rows(
-                    session,
-                    DELIVERY,
-                    rows,
-                    DELIVERY.c.status == DeliveryStatus.SENDING,
-                    DELIVERY.c.claimed_by == self.worker_id,
-                )
+                await _update_rows(session, DELIVERY, rows, *mine)
             await _add_counts(
                 session, run_id, sent=len(successes), failed=len(failures)
             )
@@ -780,35 +784,38 @@ class RunEngine:
         callback can find a message before its provider id is stored here.
         """
         now = utc_now()
-        await _update_rows(
-            session,
-            MESSAGE,
-            [
-                {
-                    "id": result.prepared.sms.message_id,
-                    "status": MessageStatus.SENT,
-                    "provider_message_id": result.reply.provider_message_id,
-                    "sent_at": now,
-                    "updated_at": now,
-                }
+        # Set what every message shares in one statement, and only the
+        # provider ids row by row: each row of an executemany costs its
+        # parameter processing, datetimes above all.
+        sent = (
+            await session.scalars(
+                update(MESSAGE)
+                .where(
+                    MESSAGE.c.id.in_(
+                        [result.prepared.sms.message_id for result in successes]
+                    ),
+                    MESSAGE.c.status == MessageStatus.PENDING,
+                )
+                .values(status=MessageStatus.SENT, sent_at=now, updated_at=now)
+                .returning(MESSAGE.c.id)
+            )
+        ).all()
+        if sent:
+            provider_ids = {
+                result.prepared.sms.message_id: result.reply.provider_message_id
                 for result in successes
                 if result.reply is not None
-            ],
-            MESSAGE.c.status == MessageStatus.PENDING,
-        )
-        await session.execute(
-            _insert_for(self._sessions)(EVENT)
-            .on_conflict_do_nothing(index_elements=["message_id", "status"])
-            .returning(EVENT.c.id),
-            [
-                {
-                    "message_id": result.prepared.sms.message_id,
-                    "status": MessageStatus.SENT,
-                    "created_at": now,
-                }
-                for result in successes
-            ],
-        )
+            }
+            await _update_rows(
+                session,
+                MESSAGE,
+                [
+                    {"id": message_id, "provider_message_id": provider_ids[message_id]}
+                    for message_id in sent
+                ],
+                unchanged=("updated_at",),
+            )
+            await self._add_events(session, sent, MessageStatus.SENT, now)
         contacts = [
             {
                 "contact": result.prepared.contact_id,
@@ -838,6 +845,25 @@ class RunEngine:
                 ),
             ),
             contacts,
+        )
+
+    async def _add_events(
+        self,
+        session: AsyncSession,
+        message_ids: Sequence[int],
+        status: MessageStatus,
+        at: datetime | None = None,
+    ) -> None:
+        """Add ``status`` to the history of each message, once per message."""
+        rows = select(
+            MESSAGE.c.id,
+            literal(status, EVENT.c.status.type),
+            literal(at or utc_now(), EVENT.c.created_at.type),
+        ).where(MESSAGE.c.id.in_(list(message_ids)))
+        await session.execute(
+            _insert_for(self._sessions)(EVENT)
+            .from_select(["message_id", "status", "created_at"], rows)
+            .on_conflict_do_nothing(index_elements=["message_id", "status"])
         )
 
     async def _record_failure(
@@ -1097,16 +1123,24 @@ async def _update_rows(
     table: Table,
     rows: Sequence[dict[str, Any]],
     *conditions: ColumnElement[bool],
+    unchanged: Sequence[str] = (),
 ) -> None:
     """Update each row by its "id" with one executemany statement.
 
     Every row has the same keys; ``conditions`` are added to the WHERE clause.
+    The ``unchanged`` columns keep their values instead of taking their
+    onupdate defaults.
     """
     keys = [key for key in rows[0] if key != "id"]
     statement = (
         update(table)
         .where(table.c.id == bindparam("row_id"), *conditions)
-        .values({key: bindparam(f"new_{key}") for key in keys})
+        .values(
+            {
+                **{key: bindparam(f"new_{key}") for key in keys},
+                **{name: table.c[name] for name in unchanged},
+            }
+        )
     )
     await session.execute(
         statement,
@@ -1180,15 +1214,6 @@ def _dialect(sessions: async_sessionmaker[AsyncSession]) -> str:
 
 def _insert_for(sessions: async_sessionmaker[AsyncSession]) -> Any:
     return postgresql_insert if _dialect(sessions) == "postgresql" else sqlite_insert
-
-
-def _delivery_sent(result: _Result) -> dict[str, Any]:
-    return {
-        "id": result.prepared.delivery_id,
-        "status": DeliveryStatus.SENT,
-        "reason": "",
-        "error_code": None,
-    }
 
 
 def _event(progress: RunProgress) -> ScheduleRunProgressed:
