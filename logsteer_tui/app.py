@@ -313,7 +313,8 @@ class LogsteerApp(App[int]):
         yield PaletteCommand(
             "Open schedules", "Planned SMS sends and their runs", self.action_schedules
         )
-        if schedule_target(self.screen_under_palette) is not None:
+        screen = self.screen_under_palette
+        if isinstance(screen, LogsteerScreen) and screen.plan_hint:
             yield PaletteCommand(
                 "Schedule for these contacts",
                 "Plan an SMS to the marked contacts, or to the whole segment",
@@ -350,9 +351,25 @@ class LogsteerApp(App[int]):
             self.push_screen(SchedulesScreen(self.runtime))
 
     def action_schedule_here(self) -> None:
-        target = schedule_target(self.screen_under_palette)
-        if target is not None:
-            self.push_screen(ScheduleFormScreen(self.runtime, target))
+        screen = self.screen_under_palette
+        target = schedule_target(screen)
+        if target is None:
+            hint = screen.plan_hint if isinstance(screen, LogsteerScreen) else ""
+            self.notify(
+                hint or "This screen lists no contacts to plan an SMS for.",
+                title="No contacts chosen",
+                severity="warning",
+            )
+            return
+
+        def saved(count: int | None) -> None:
+            if count:
+                self.notify(
+                    f"Saved {count} schedule{'s' if count != 1 else ''} for "
+                    f"{target.label}. Press f8 to follow them."
+                )
+
+        self.push_screen(ScheduleFormScreen(self.runtime, target), saved)
 
     def action_review(self) -> None:
         if not isinstance(self.screen, ReviewScreen):

@@ -2,7 +2,8 @@
 
 Rows come from the database a page at a time, so the screen opens as quickly on
 100,000 contacts as on ten. The next page loads when the cursor nears the end of
-the loaded rows.
+the loaded rows. Marked contacts are kept by id in ``marked_ids`` across
+searches, so an SMS can be planned for them.
 """
 
 from __future__ import annotations
@@ -25,9 +26,15 @@ from textual.worker import Worker, WorkerState
 
 from logsteer_tui.db.models import Contact
 from logsteer_tui.runtime import Runtime, database_url
-from logsteer_tui.screens.base import HubEvent, LogsteerScreen, PaletteCommand
+from logsteer_tui.screens.base import (
+    HubEvent,
+    LogsteerScreen,
+    PaletteCommand,
+    ScheduleTarget,
+)
 from logsteer_tui.screens.confirm import ConfirmScreen
 from logsteer_tui.screens.contact import ContactScreen
+from logsteer_tui.screens.segment_results import MARK
 from logsteer_tui.services.contacts import ContactRow, PageCursor, SortKey
 from logsteer_tui.services.events import ContactChanged, ContactDeleted, MessageStored
 from logsteer_tui.services.validation import format_phone
@@ -38,6 +45,9 @@ PAGE_SIZE = 100
 # The next page starts loading when the cursor is this many rows from the end.
 LOOKAHEAD_ROWS = 30
 SEARCH_DEBOUNCE_SECONDS = 0.15
+MAX_MARKED = 10_000
+"""The maximum number of contacts that "mark all" marks. The ids stay in memory and go into
+the schedule row as one list, so a larger send is better planned by segment."""
 
 
 @dataclass(frozen=True)
@@ -50,9 +60,10 @@ class Column:
 
 # The widths add up to 80 columns with the table's cell padding and scroll bar.
 COLUMNS = (
-    Column("name", "Name", 18, SortKey.NAME),
+    Column("mark", " ", 1, None),
+    Column("name", "Name", 17, SortKey.NAME),
     Column("mobile", "Mobile 1", 16, SortKey.MOBILE),
-    Column("email", "Email", 16, SortKey.EMAIL),
+    Column("email", "Email", 14, SortKey.EMAIL),
     Column("no_sms", "SMS", 3, None),
     Column("no_email", "Mail", 4, None),
     Column("last", "Last msg", 10, SortKey.LAST_MESSAGE),
@@ -89,6 +100,10 @@ class BrowserScreen(LogsteerScreen):
     | Key | Action |
     | --- | --- |
     | enter | Open the highlighted contact |
+    | space | Mark or unmark the highlighted contact |
+    | * | Mark every contact the search matches, up to 10,000 |
+    | u | Clear the marks |
+    | p | Plan an SMS to the marked contacts |
     | a | New contact |
     | d | Delete the highlighted contact, after a confirmation |
     | / | Search |
@@ -99,6 +114,38 @@ class BrowserScreen(LogsteerScreen):
     """
 
     BINDINGS = [
+        Binding(
+            "space",
+            "mark",
+            "Mark",
+            id="browser.mark",
+            tooltip="Mark or unmark the contact",
+        ),
+        Binding(
+            "p",
+            "app.schedule_here",
+            "Plan SMS",
+            id="browser.plan",
+            tooltip="Plan an SMS to the marked contacts",
+        ),
+        # Mark all, unmark, sort and reverse are hidden from the footer because it
+        # has no room for them at 80 columns. The help screen lists them.
+        Binding(
+            "asterisk",
+            "mark_all",
+            "Mark all",
+            id="browser.mark_all",
+            tooltip="Mark every contact the search matches",
+            show=False,
+        ),
+        Binding(
+            "u",
+            "clear_marks",
+            "Unmark all",
+            id="browser.clear_marks",
+            tooltip="Clear every mark",
+            show=False,
+        ),
         Binding("a", "new", "New", id="browser.new", tooltip="Create a contact"),
         Binding(
             "d",
@@ -136,6 +183,7 @@ class BrowserScreen(LogsteerScreen):
             "Sort",
             id="browser.sort",
             tooltip="Sort by the next column",
+            show=False,
         ),
         Binding(
             "r",
@@ -143,8 +191,13 @@ class BrowserScreen(LogsteerScreen):
             "Reverse",
             id="browser.reverse",
             tooltip="Reverse the sort order",
+            show=False,
         ),
     ]
+
+    plan_hint = (
+        "Mark contacts with space, or every match of the search with *, then press p."
+    )
 
     class PageLoaded(Message):
         """A page of rows for ``generation``; ``replace`` starts the table afresh."""
@@ -168,6 +221,15 @@ class BrowserScreen(LogsteerScreen):
             super().__init__()
             self.contact = contact
 
+    class MatchesLoaded(Message):
+        """Ids of the contacts a search matches, at most MAX_MARKED of them."""
+
+        def __init__(self, search: str, ids: Sequence[int], total: int) -> None:
+            super().__init__()
+            self.search = search
+            self.ids = ids
+            self.total = total
+
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(runtime)
         self.query_state = Query()
@@ -177,6 +239,8 @@ class BrowserScreen(LogsteerScreen):
         self.page_loading = False
         self.total: int | None = None
         self.stale = False
+        self.marked_ids: set[int] = set()
+        """Ids of the marked contacts, kept while the search changes."""
         self._search_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
@@ -208,6 +272,14 @@ class BrowserScreen(LogsteerScreen):
             "Search contacts", "Focus the search field", self.action_search
         )
         yield PaletteCommand(
+            "Mark every matching contact",
+            f"Every contact the search matches, up to {MAX_MARKED:,}",
+            self.action_mark_all,
+        )
+        yield PaletteCommand(
+            "Clear the contact marks", "Unmark every contact", self.action_clear_marks
+        )
+        yield PaletteCommand(
             "Sort contacts by the next column",
             "Name, Mobile 1, email or last message",
             self.action_cycle_sort,
@@ -217,6 +289,11 @@ class BrowserScreen(LogsteerScreen):
             "Ascending or descending",
             self.action_reverse_sort,
         )
+
+    def schedule_target(self) -> ScheduleTarget | None:
+        if not self.marked_ids:
+            return None
+        return ScheduleTarget(contact_ids=tuple(sorted(self.marked_ids)))
 
     def highlighted_contact(self) -> ContactRow | None:
         row = self.table.cursor_row
@@ -264,6 +341,13 @@ class BrowserScreen(LogsteerScreen):
         total = await self.runtime.contacts.count(search)
         self.post_message(self.CountLoaded(generation, total))
 
+    @work(exclusive=True, group="browser-matches", exit_on_error=False)
+    async def _load_matches(self, search: str) -> None:
+        contacts = self.runtime.contacts
+        ids = await contacts.matching_ids(search, MAX_MARKED)
+        total = await contacts.count(search) if len(ids) >= MAX_MARKED else len(ids)
+        self.post_message(self.MatchesLoaded(search, ids, total))
+
     @work(group="browser-row", exit_on_error=False)
     async def _load_contact(self, contact_id: int) -> None:
         contact = await self.runtime.contacts.get(contact_id)
@@ -279,7 +363,7 @@ class BrowserScreen(LogsteerScreen):
         self.rows.extend(message.rows)
         self.exhausted = len(message.rows) < PAGE_SIZE
         for row in message.rows:
-            table.add_row(*row_cells(row, self.runtime), key=str(row.id))
+            table.add_row(*self._cells(row), key=str(row.id))
         self.page_loading = False
         self._show_count()
         # The cursor may have reached the end while this page was loading.
@@ -314,7 +398,7 @@ class BrowserScreen(LogsteerScreen):
             sort_value=old.sort_value,
         )
         self.rows[index] = row
-        cells = row_cells(row, self.runtime)
+        cells = self._cells(row)
         for column, value in zip(COLUMNS, cells, strict=True):
             self.table.update_cell(str(row.id), column.key, value)
 
@@ -327,11 +411,15 @@ class BrowserScreen(LogsteerScreen):
     def _show_count(self) -> None:
         label = self.query_one("#browser-count", Label)
         if self.total is None:
-            label.update(f"{len(self.rows):,}+ contacts" if self.rows else "")
+            text = f"{len(self.rows):,}+ contacts" if self.rows else ""
         elif self.query_state.search:
-            label.update(f"{self.total:,} found")
+            text = f"{self.total:,} found"
         else:
-            label.update(f"{self.total:,} contacts")
+            text = f"{self.total:,} contacts"
+        if self.marked_ids:
+            marked = f"{len(self.marked_ids):,} marked"
+            text = f"{text}, {marked}" if text else marked
+        label.update(text)
         self._show_empty_hint()
 
     def _show_empty_hint(self) -> None:
@@ -355,6 +443,18 @@ class BrowserScreen(LogsteerScreen):
             )
 
     # The table.
+
+    def _cells(self, row: ContactRow) -> tuple[Text, ...]:
+        mark = Text(MARK if row.id in self.marked_ids else "")
+        return (mark, *row_cells(row, self.runtime))
+
+    def _show_mark(self, contact_id: int) -> None:
+        with suppress(RowDoesNotExist):
+            self.table.update_cell(
+                str(contact_id),
+                "mark",
+                Text(MARK if contact_id in self.marked_ids else ""),
+            )
 
     def _add_columns(self) -> None:
         table = self.table
@@ -445,6 +545,48 @@ class BrowserScreen(LogsteerScreen):
     def action_new(self) -> None:
         self.app.push_screen(ContactScreen(self.runtime, None))
 
+    def action_mark(self) -> None:
+        row = self.highlighted_contact()
+        if row is None:
+            return
+        self.marked_ids ^= {row.id}
+        self._show_mark(row.id)
+        self._show_count()
+        self.table.action_cursor_down()
+
+    def action_mark_all(self) -> None:
+        self._load_matches(self.query_state.search)
+
+    def on_browser_screen_matches_loaded(self, message: MatchesLoaded) -> None:
+        if message.search != self.query_state.search:
+            return  # the search changed while the ids were read
+        self.marked_ids.update(message.ids)
+        for row in self.rows:
+            self._show_mark(row.id)
+        self._show_count()
+        matching = "matching contacts" if message.search else "contacts"
+        if len(message.ids) < message.total:
+            self.notify(
+                f"Marked the first {len(message.ids):,} of {message.total:,} "
+                f"{matching}, the most one list of marks holds. Narrow the search, "
+                "or plan the SMS to a segment (f6) instead.",
+                title="Marks limited",
+                severity="warning",
+            )
+        else:
+            self.notify(f"Marked all {message.total:,} {matching}.")
+
+    def action_clear_marks(self) -> None:
+        if not self.marked_ids:
+            self.notify("No contact is marked.")
+            return
+        count = len(self.marked_ids)
+        self.marked_ids = set()
+        for row in self.rows:
+            self._show_mark(row.id)
+        self._show_count()
+        self.notify(f"Cleared {count:,} mark{'s' if count != 1 else ''}.")
+
     def action_delete(self) -> None:
         row = self.highlighted_contact()
         if row is None:
@@ -483,6 +625,7 @@ class BrowserScreen(LogsteerScreen):
     def on_hub_event(self, message: HubEvent) -> None:
         event = message.event
         if isinstance(event, ContactDeleted):
+            self.marked_ids.discard(event.contact_id)
             self._remove_row(event.contact_id)
         elif isinstance(event, ContactChanged | MessageStored):
             contact_id = event.contact_id

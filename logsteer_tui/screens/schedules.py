@@ -10,7 +10,6 @@ flood the screen.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,9 +43,13 @@ from logsteer_tui.db.models import (
 )
 from logsteer_tui.errors import LogsteerError
 from logsteer_tui.runtime import Runtime, database_url
-from logsteer_tui.screens.base import HubEvent, LogsteerScreen, PaletteCommand
+from logsteer_tui.screens.base import (
+    HubEvent,
+    LogsteerScreen,
+    PaletteCommand,
+    ScheduleTarget,
+)
 from logsteer_tui.screens.confirm import ConfirmScreen
-from logsteer_tui.screens.segment_results import SegmentResultsScreen
 from logsteer_tui.services.events import ScheduleChanged, ScheduleRunProgressed
 from logsteer_tui.services.schedules import (
     SchedulePlan,
@@ -63,34 +66,16 @@ MESSAGE_ROWS = 3
 MAX_DELIVERIES_SHOWN = 500
 
 
-@dataclass(frozen=True)
-class ScheduleTarget:
-    """Whom a new schedule sends to: a saved segment, or marked contacts."""
-
-    segment: str | None = None
-    contact_ids: tuple[int, ...] | None = None
-
-    @property
-    def label(self) -> str:
-        if self.contact_ids is not None:
-            return f"{len(self.contact_ids):,} marked contacts"
-        return self.segment or ""
-
-
 def schedule_target(screen: Screen[Any]) -> ScheduleTarget | None:
     """Return whom "schedule for these contacts" on ``screen`` sends to.
 
-    On a segment's results that is the marked contacts, or with none marked the
-    saved segment itself, evaluated again at send time. An unsaved tree with no
-    marks and other screens have no target.
+    Each screen that lists contacts decides, in ``schedule_target``: the marked
+    contacts, or on a saved segment's results with none marked the segment
+    itself, evaluated again at send time. Other screens have no target.
     """
-    if not isinstance(screen, SegmentResultsScreen):
+    if not isinstance(screen, LogsteerScreen):
         return None
-    if screen.marked_ids:
-        return ScheduleTarget(contact_ids=tuple(sorted(screen.marked_ids)))
-    if screen.segment_name is None:
-        return None
-    return ScheduleTarget(segment=screen.segment_name)
+    return screen.schedule_target()
 
 
 def edit_target(schedule: Schedule) -> ScheduleTarget:

@@ -19,7 +19,12 @@ from textual.widgets import DataTable, Footer, Label
 from textual.worker import Worker, WorkerState
 
 from logsteer_tui.runtime import Runtime, database_url
-from logsteer_tui.screens.base import HubEvent, LogsteerScreen, PaletteCommand
+from logsteer_tui.screens.base import (
+    HubEvent,
+    LogsteerScreen,
+    PaletteCommand,
+    ScheduleTarget,
+)
 from logsteer_tui.screens.contact import ContactScreen
 from logsteer_tui.services.contacts import PageCursor
 from logsteer_tui.services.events import ContactChanged, ContactDeleted, MessageStored
@@ -76,6 +81,7 @@ class SegmentResultsScreen(LogsteerScreen):
     | enter | Open the highlighted contact |
     | space | Mark or unmark the highlighted contact |
     | * | Mark every contact of the segment; when all are marked, clear the marks |
+    | p | Plan an SMS to the marked contacts, or to the whole saved segment |
     | s | Sort by the next column |
     | r | Reverse the sort |
     | escape | Back |
@@ -104,6 +110,13 @@ class SegmentResultsScreen(LogsteerScreen):
             tooltip="Mark every contact of the segment, or clear the marks",
         ),
         Binding(
+            "p",
+            "app.schedule_here",
+            "Plan SMS",
+            id="segment_results.plan",
+            tooltip="Plan an SMS to the marked contacts, or to the whole segment",
+        ),
+        Binding(
             "s",
             "cycle_sort",
             "Sort",
@@ -125,6 +138,11 @@ class SegmentResultsScreen(LogsteerScreen):
             tooltip="Back to the segment",
         ),
     ]
+
+    plan_hint = (
+        "Mark contacts with space first, or save the segment to plan an SMS "
+        "to all of it."
+    )
 
     class PageLoaded(Message):
         def __init__(
@@ -214,6 +232,14 @@ class SegmentResultsScreen(LogsteerScreen):
             "Name, phone, email, last SMS",
             self.action_cycle_sort,
         )
+
+    def schedule_target(self) -> ScheduleTarget | None:
+        """Return the marked contacts, or with none marked the saved segment."""
+        if self.marked_ids:
+            return ScheduleTarget(contact_ids=tuple(sorted(self.marked_ids)))
+        if self.segment_name is None:
+            return None
+        return ScheduleTarget(segment=self.segment_name)
 
     def highlighted(self) -> SegmentRow | None:
         row = self.table.cursor_row

@@ -275,6 +275,15 @@ class ContactService:
         async with self._sessions() as session:
             return int(await session.scalar(query) or 0)
 
+    async def matching_ids(self, search: str, limit: int) -> list[int]:
+        """Return the ids of up to ``limit`` contacts matching ``search``, by name."""
+        query = select(Contact.id).order_by(Contact.sort_name, Contact.id)
+        condition = search_condition(search)
+        if condition is not None:
+            query = query.where(condition)
+        async with self._sessions() as session:
+            return list((await session.scalars(query.limit(limit))).all())
+
     async def get(self, contact_id: int) -> Contact:
         """Return the contact with its addresses, notes and orders loaded."""
         query = (
