@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.dialects import sqlite
 from test_segments_data import (
     add_contact,
     add_message,
@@ -13,7 +15,7 @@ from test_segments_data import (
     segment_service,
 )
 
-from logsteer_tui.db.models import Direction
+from logsteer_tui.db.models import Contact, Direction
 from logsteer_tui.runtime import Runtime
 from logsteer_tui.services.contacts import PageCursor
 from logsteer_tui.services.segments import (
@@ -23,6 +25,7 @@ from logsteer_tui.services.segments import (
     SegmentSort,
     parse_definition,
 )
+from logsteer_tui.services.segments.prepared import PreparedQuery
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
@@ -144,3 +147,9 @@ async def test_cursor_values_stay_parameters(runtime: Runtime) -> None:
     assert [row.full_name for row in first + rest] == ["Ana O'Brien", "Ivo Perić"]
     for prepared in segments._queries.values():
         assert "brien" not in prepared.sql
+
+
+def test_expanding_parameter_rejected() -> None:
+    query = select(Contact.id).where(Contact.id.in_([1, 2]))
+    with pytest.raises(ValueError, match="rendered at execution"):
+        PreparedQuery.compile(query, sqlite.dialect())

@@ -45,8 +45,19 @@ class PreparedQuery:
     def compile(
         cls, statement: Select[*tuple[Any, ...]], dialect: Dialect
     ) -> PreparedQuery:
-        """Compile ``statement`` for ``dialect``, which must take positional values."""
+        """Compile ``statement`` for ``dialect``, which must take positional values.
+
+        Raises ValueError for a parameter that SQLAlchemy renders only at
+        execution, such as an expanding IN list, because the SQL text here is
+        final.
+        """
         compiled = statement.compile(dialect=dialect)
+        for name, parameter in compiled.binds.items():
+            if parameter.expanding or parameter.literal_execute:
+                raise ValueError(
+                    f"The parameter {name!r} is rendered at execution, so the "
+                    "statement cannot be prepared; run it through a session."
+                )
         names = tuple(compiled.positiontup or ())
         bind_processors = {
             name: _bind_processor(compiled.binds[name].type, dialect) for name in names
