@@ -95,6 +95,28 @@ class LogsteerApp(App[int]):
     TITLE = "Logsteer"
     COMMANDS = App.COMMANDS | {LogsteerCommands}
     BINDINGS = [
+        # Priority bindings, so focus moves before the next key is delivered.
+        # Over a slow link keys arrive in bursts ("abc", tab, "def"), and the
+        # screen's own tab binding runs only after the focused field has
+        # taken every key already queued, "def" included.
+        Binding(
+            "tab",
+            "focus_next",
+            "Next field",
+            id="app.focus_next",
+            tooltip="Move to the next field",
+            show=False,
+            priority=True,
+        ),
+        Binding(
+            "shift+tab",
+            "focus_previous",
+            "Previous field",
+            id="app.focus_previous",
+            tooltip="Move to the previous field",
+            show=False,
+            priority=True,
+        ),
         # Hidden from the footer, which has no room for it at 80 columns; the help
         # screen and the palette list it.
         Binding(
