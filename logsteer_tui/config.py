@@ -21,7 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from logsteer_tui.errors import ConfigError
+from logsteer_tui.errors import ConfigError, shown_value
 
 
 class Section(BaseModel):
@@ -217,7 +217,7 @@ def describe_problem(item: Any) -> str:
     value = item.get("input")
     if isinstance(value, SecretStr | dict):
         return f"{key}: {reason}"
-    return f"{key} = {value!r} is invalid: {reason}"
+    return f"{key} = {shown_value(value)} is invalid: {reason}"
 
 
 def secret_values(settings: Settings) -> list[str]:

@@ -36,7 +36,7 @@ from logsteer_tui.db.models import (
     Note,
 )
 from logsteer_tui.db.types import utc_now
-from logsteer_tui.errors import LogsteerError, ValidationError
+from logsteer_tui.errors import LogsteerError, ValidationError, shown_value
 from logsteer_tui.services.contacts import (
     EDITABLE_FIELDS,
     ContactValidationError,
@@ -112,7 +112,7 @@ class RowError:
             place += f", column {self.column!r}"
         if not self.column and not self.value:
             return f"{place}: {self.reason}"
-        return f"{place}: {self.value!r} is invalid: {self.reason}"
+        return f"{place}: {shown_value(self.value)} is invalid: {self.reason}"
 
 
 @dataclass

@@ -170,11 +170,39 @@ def check_value(
                 path, value, f"{operator.value} takes no value; remove it or use null"
             )
         return None
+    if value is None:
+        raise SegmentDefinitionError(
+            path,
+            None,
+            f"the value is missing; give {_expected_value(value_type, shape, choices)}",
+        )
     if shape is ValueShape.DAYS:
         return _check_days(value, path)
     if shape is ValueShape.PAIR:
         return _check_pair(value_type, value, path)
     return _check_single(value_type, value, path, choices)
+
+
+def _expected_value(
+    value_type: ValueType, shape: ValueShape, choices: tuple[str, ...]
+) -> str:
+    """Describe the JSON value that a condition needs, with an example."""
+    if shape is ValueShape.DAYS:
+        return "a whole number of days, such as 30"
+    if shape is ValueShape.PAIR:
+        if value_type is ValueType.DATE:
+            return 'a list of two dates, such as ["2026-01-01", "2026-01-31"]'
+        return "a list of two values, such as [10, 20]"
+    examples = {
+        ValueType.TEXT: 'the text to compare, such as "Zagreb", or use is_empty',
+        ValueType.CHOICE: f"one of {', '.join(choices)}",
+        ValueType.NUMBER: "a number, such as 10",
+        ValueType.MONEY: "an amount, such as 12.50",
+        ValueType.COUNT: "a whole number, such as 3",
+        ValueType.DATE: 'a date written as YYYY-MM-DD, such as "2026-12-31"',
+        ValueType.FLAG: "true or false",
+    }
+    return examples[value_type]
 
 
 def check_currency(value: Any, path: str) -> str:
@@ -246,7 +274,10 @@ def _check_text(value: Any, path: str) -> str:
         )
     if len(value) > MAX_TEXT_LENGTH:
         raise SegmentDefinitionError(
-            path, value, f"longer than {MAX_TEXT_LENGTH} characters"
+            path,
+            value,
+            f"longer than {MAX_TEXT_LENGTH} characters; compare a shorter part with "
+            "contains",
         )
     return fold(value.strip())
 
