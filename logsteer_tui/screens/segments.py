@@ -7,6 +7,7 @@ services.segments.editing, and the count below the list follows each edit.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -629,6 +630,9 @@ class SegmentsScreen(LogsteerScreen):
         self.summaries: list[SegmentSummary] = []
         # Not Textual's ``loading``, which would cover the screen with a spinner.
         self.listing = True
+        # Held by each list read and each change with its list, so a list read
+        # on resume, while a delete runs, cannot post the old list after the new.
+        self.list_lock = asyncio.Lock()
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="segments-title-row"):
@@ -662,11 +666,13 @@ class SegmentsScreen(LogsteerScreen):
 
     @work(exclusive=True, group="segments-list", exit_on_error=False)
     async def _list(self) -> None:
-        summaries = await segment_service(self.runtime).list_with_counts()
-        self.post_message(self.Listed(summaries))
+        async with self.list_lock:
+            summaries = await segment_service(self.runtime).list_with_counts()
+            self.post_message(self.Listed(summaries))
 
     def on_segments_screen_listed(self, message: Listed) -> None:
         selected = self.highlighted()
+        row = self.table.cursor_row
         self.summaries = list(message.summaries)
         table = self.table
         table.clear()
@@ -681,6 +687,9 @@ class SegmentsScreen(LogsteerScreen):
         names = [summary.name for summary in self.summaries]
         if selected is not None and selected.name in names:
             table.move_cursor(row=names.index(selected.name))
+        elif names:
+            # When the highlighted segment is gone, keep the row that took its place.
+            table.move_cursor(row=min(row, len(names) - 1))
         total = len(self.summaries)
         self.query_one("#segments-count", Label).update(
             f"{total} segment{'s' if total != 1 else ''}  (n: new)"
@@ -764,13 +773,14 @@ class SegmentsScreen(LogsteerScreen):
     @work(group="segments-change", exit_on_error=False)
     async def _change(self, name: str, change: str, new_name: str = "") -> None:
         service = segment_service(self.runtime)
-        if change == "rename":
-            await service.rename(name, new_name)
-        elif change == "duplicate":
-            await service.duplicate(name)
-        else:
-            await service.delete(name)
-        self.post_message(self.Listed(await service.list_with_counts()))
+        async with self.list_lock:
+            if change == "rename":
+                await service.rename(name, new_name)
+            elif change == "duplicate":
+                await service.duplicate(name)
+            else:
+                await service.delete(name)
+            self.post_message(self.Listed(await service.list_with_counts()))
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:
