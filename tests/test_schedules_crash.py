@@ -4,6 +4,11 @@ A 1,000-recipient run goes through the development provider, whose outbox file
 is the record of what left the process. The server is killed a few times at a
 random point while it sends; a last start finishes the run. Every recipient
 must appear in the outbox exactly once.
+
+The same run through the fake Twilio server cannot be settled that way, since
+the provider cannot be asked what it received: every recipient gets the SMS
+at most once, each one without it is interrupted with the reason, and
+`schedule send-now` resends those.
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fakes.twilio_api import FakeTwilio
 from sqlalchemy import insert
 
 from logsteer_tui.config import load_settings
@@ -67,7 +74,9 @@ async def prepare(url: str, paths: AppPaths) -> int:
         await runtime.stop()
 
 
-def start_server(url: str) -> subprocess.Popen[bytes]:
+def start_server(
+    url: str, extra: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     command = [
         sys.executable,
         "-m",
@@ -81,7 +90,11 @@ def start_server(url: str) -> subprocess.Popen[bytes]:
         "--lease-seconds",
         "1",
     ]
-    environment = {**os.environ, "LOGSTEER_SENDING__SMS_PER_SECOND": str(RATE)}
+    environment = {
+        **os.environ,
+        "LOGSTEER_SENDING__SMS_PER_SECOND": str(RATE),
+        **(extra or {}),
+    }
     return subprocess.Popen(
         command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -181,3 +194,129 @@ def test_killed_server_sends_each_recipient_once(
         "GROUP BY contact_id HAVING count(*) > 1",
     )
     assert sent_messages == []
+
+
+class FakeTwilioThread:
+    """FakeTwilio on an event loop of its own, for a test that blocks on a process."""
+
+    def __init__(self) -> None:
+        self.fake = FakeTwilio()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def __enter__(self) -> FakeTwilio:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.fake.__aenter__(), self._loop).result(10)
+        return self.fake
+
+    def __exit__(self, *exc_info: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.fake.__aexit__(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+
+def twilio_environment(fake: FakeTwilio) -> dict[str, str]:
+    return {
+        "LOGSTEER_SMS__PROVIDER": "twilio",
+        "LOGSTEER_TWILIO__ACCOUNT_SID": fake.account_sid,
+        "LOGSTEER_TWILIO__AUTH_TOKEN": fake.auth_token,
+        "LOGSTEER_TWILIO__FROM_NUMBER": "+15005550006",
+        "LOGSTEER_TWILIO__API_BASE_URL": fake.base_url,
+    }
+
+
+def received(fake: FakeTwilio) -> Counter[str]:
+    return Counter(str(resource["to"]) for resource in list(fake.created))
+
+
+def test_killed_twilio_run_sends_at_most_once(paths: AppPaths, tmp_path: Path) -> None:
+    database = tmp_path / "crash.sqlite"
+    url = f"sqlite:///{database}"
+    asyncio.run(prepare(url, paths))
+    chance = random.Random()
+    seed = chance.randrange(1_000_000)
+    chance.seed(seed)
+    with FakeTwilioThread() as fake:
+        extra = twilio_environment(fake)
+        for kill in range(KILLS):
+            before = len(fake.created)
+            server = start_server(url, extra)
+            try:
+                target = before + chance.randint(20, 200)
+                sending = wait_for(
+                    lambda target=target: len(fake.created) >= target, 20
+                )
+                time.sleep(chance.uniform(0, 0.2))
+            finally:
+                server.send_signal(signal.SIGKILL)
+                server.wait(timeout=10)
+            assert max(received(fake).values()) == 1, f"seed {seed}, kill {kill}"
+            if not sending:
+                break
+
+        server = start_server(url, extra)
+        try:
+            finished = wait_for(
+                lambda: (
+                    query(database, "SELECT status FROM schedule_run")
+                    == [("finished",)]
+                ),
+                40,
+            )
+        finally:
+            server.send_signal(signal.SIGTERM)
+            _, errors = server.communicate(timeout=20)
+        assert finished, f"seed {seed}: {errors.decode()[-2000:]}"
+
+        # At most once each; everyone without the SMS has a reason on the run.
+        got = received(fake)
+        assert set(got.values()) == {1}, f"seed {seed}"
+        rows = query(
+            database,
+            "SELECT contact.mobile_1, delivery.status, delivery.reason "
+            "FROM delivery JOIN contact ON contact.id = delivery.contact_id",
+        )
+        assert len(rows) == RECIPIENTS
+        for number, status, reason in rows:
+            if status == "sent":
+                assert got[str(number)] == 1, f"seed {seed}: {number}"
+            else:
+                assert status == "interrupted", f"seed {seed}: {number} {status}"
+                assert "Check the provider's log" in str(reason)
+        missing = [number for number, _, _ in rows if not got[str(number)]]
+        interrupted = [row for row in rows if row[1] == "interrupted"]
+        assert len(missing) <= len(interrupted)
+        counts = query(database, "SELECT sent, failed FROM schedule_run")
+        assert counts == [(RECIPIENTS - len(interrupted), len(interrupted))]
+
+        # The way to resume: send-now resends the interrupted ones.
+        (run_id,) = query(database, "SELECT id FROM schedule_run")[0]
+        resend = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "logsteer_tui.cli",
+                "--database",
+                url,
+                "schedule",
+                "send-now",
+                str(run_id),
+                "--yes",
+            ],
+            env={
+                **os.environ,
+                "LOGSTEER_SENDING__SMS_PER_SECOND": str(RATE),
+                **extra,
+            },
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        assert resend.returncode == 0, resend.stderr.decode()[-2000:]
+        got = received(fake)
+        assert len(got) == RECIPIENTS, f"seed {seed}"
+    statuses = dict(
+        query(database, "SELECT status, count(*) FROM delivery GROUP BY status")
+    )
+    assert statuses == {"sent": RECIPIENTS}
