@@ -28,11 +28,8 @@ from logsteer_tui.screens.browser import BrowserScreen
 from logsteer_tui.screens.contact import ContactScreen
 from logsteer_tui.screens.help import HelpScreen, screen_keys, screen_title
 from logsteer_tui.screens.review import ReviewScreen
-from logsteer_tui.screens.schedules import (
-    ScheduleFormScreen,
-    SchedulesScreen,
-    schedule_target,
-)
+from logsteer_tui.screens.schedule_form import ScheduleFormScreen
+from logsteer_tui.screens.schedules import SchedulesScreen, schedule_target
 from logsteer_tui.screens.segments import SegmentsScreen
 from logsteer_tui.services.events import Event, ListenerStateChanged, SmsReceived
 

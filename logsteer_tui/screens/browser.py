@@ -46,8 +46,9 @@ PAGE_SIZE = 100
 LOOKAHEAD_ROWS = 30
 SEARCH_DEBOUNCE_SECONDS = 0.15
 MAX_MARKED = 10_000
-"""The maximum number of contacts that "mark all" marks. The ids stay in memory and go into
-the schedule row as one list, so a larger send is better planned by segment."""
+"""The maximum number of contacts that "mark all" marks. The ids stay in memory
+and go into the schedule row as one list, so a larger send is better planned by
+segment."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The Schedules screen: planned sends, their runs, and a form to plan new ones.
+"""The Schedules screen: planned sends and their runs, and the deliveries of a run.
 
 Lists and actions go through the SchedulerService from workers. Progress of a
 running run arrives as ScheduleRunProgressed hub events, one per sent batch.
@@ -10,38 +10,30 @@ flood the screen.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import (
-    Button,
     DataTable,
     Footer,
-    Input,
     Label,
     ProgressBar,
-    Select,
-    Static,
 )
 from textual.worker import Worker
 
 from logsteer_tui.db.models import (
     DeliveryStatus,
-    MessageType,
     Schedule,
     ScheduleRun,
     ScheduleRunStatus,
 )
-from logsteer_tui.errors import LogsteerError
 from logsteer_tui.runtime import Runtime, database_url
 from logsteer_tui.screens.base import (
     HubEvent,
@@ -50,18 +42,21 @@ from logsteer_tui.screens.base import (
     ScheduleTarget,
 )
 from logsteer_tui.screens.confirm import ConfirmScreen
+from logsteer_tui.screens.schedule_form import ScheduleFormScreen
 from logsteer_tui.services.events import ScheduleChanged, ScheduleRunProgressed
 from logsteer_tui.services.schedules import (
-    SchedulePlan,
-    ScheduleRequest,
     ScheduleSummary,
 )
-from logsteer_tui.services.segments import SegmentService
 from logsteer_tui.widgets.status_bar import StatusBar
 from logsteer_tui.widgets.worker_errors import report_worker_error
 
-MESSAGE_ROWS = 3
-"""Messages one form can plan at once, such as a reminder and a follow-up."""
+__all__ = [
+    "DeliveriesScreen",
+    "ScheduleFormScreen",
+    "ScheduleTarget",
+    "SchedulesScreen",
+    "schedule_target",
+]
 
 MAX_DELIVERIES_SHOWN = 500
 
@@ -76,323 +71,6 @@ def schedule_target(screen: Screen[Any]) -> ScheduleTarget | None:
     if not isinstance(screen, LogsteerScreen):
         return None
     return screen.schedule_target()
-
-
-def edit_target(schedule: Schedule) -> ScheduleTarget:
-    """Return whom a stored schedule sends to, for the form that edits it."""
-    if schedule.contact_ids is not None:
-        return ScheduleTarget(contact_ids=tuple(schedule.contact_ids))
-    return ScheduleTarget(segment=schedule.segment_name)
-
-
-class ScheduleFormScreen(ModalScreen[int]):
-    """Plans up to three messages, or edits one schedule that has not started.
-
-    It dismisses with the number of schedules saved or edited, 0 when closed.
-
-    | Key | Action |
-    | --- | --- |
-    | ctrl+r | Preview the messages |
-    | ctrl+s | Save, after the preview and a confirmation |
-    | escape | Close without saving, asking first when text was typed |
-    """
-
-    BINDINGS = [
-        Binding(
-            "ctrl+r",
-            "preview",
-            "Preview",
-            id="schedule_form.preview",
-            tooltip="Check the messages and count who would get them now",
-        ),
-        Binding(
-            "ctrl+s",
-            "save",
-            "Save",
-            id="schedule_form.save",
-            tooltip="Save the schedules after a confirmation",
-        ),
-        Binding(
-            "escape",
-            "close",
-            "Close",
-            id="schedule_form.close",
-            tooltip="Close without saving",
-        ),
-    ]
-
-    class Previewed(Message):
-        def __init__(self, plans: Sequence[SchedulePlan], text: str) -> None:
-            super().__init__()
-            self.plans = plans
-            self.text = text
-
-    class Saved(Message):
-        def __init__(self, count: int) -> None:
-            super().__init__()
-            self.count = count
-
-    def __init__(
-        self,
-        runtime: Runtime,
-        target: ScheduleTarget | None = None,
-        editing: Schedule | None = None,
-    ) -> None:
-        super().__init__(id="schedule-form-screen")
-        self.runtime = runtime
-        self.editing = editing
-        self.target = edit_target(editing) if editing is not None else target
-        self.plans: list[SchedulePlan] = []
-        self.initial: dict[str, Any] = {}
-        """Stored values of the edited schedule, under the names edit() takes."""
-        if editing is not None:
-            zone = ZoneInfo(editing.timezone)
-            first = editing.next_run_at or editing.starts_at
-            self.initial = {
-                "body": editing.body,
-                "at": f"{first.astimezone(zone):%Y-%m-%d %H:%M}",
-                "every": editing.rule,
-                "message_type": editing.message_type,
-            }
-
-    @property
-    def row_count(self) -> int:
-        """Message rows in the form: one when editing, as a schedule has one text."""
-        return 1 if self.editing is not None else MESSAGE_ROWS
-
-    def compose(self) -> ComposeResult:
-        title = (
-            f"Edit schedule {self.editing.id}"
-            if self.editing is not None
-            else "Plan messages"
-        )
-        message_type = self.initial.get("message_type", MessageType.PROMOTIONAL)
-        with Vertical(id="schedule-form"):
-            yield Label(title, classes="schedule-form-title")
-            with Horizontal(classes="schedule-form-row"):
-                if self.target is not None:
-                    yield Label(f"To: {self.target.label}", id="schedule-target")
-                else:
-                    yield Select[str](
-                        [], prompt="Segment", id="schedule-segment", allow_blank=True
-                    )
-                yield Select[str](
-                    [(member.value, member.value) for member in MessageType],
-                    value=message_type.value,
-                    allow_blank=False,
-                    id="schedule-type",
-                )
-            for index in range(self.row_count):
-                with Horizontal(classes="schedule-form-row"):
-                    yield Label(f"Text {index + 1}", classes="schedule-label")
-                    yield Input(
-                        self.initial.get("body", ""),
-                        placeholder="Hi {{ first_name }}",
-                        id=f"schedule-body-{index}",
-                        classes="schedule-body",
-                    )
-                    yield Label("At", classes="schedule-label")
-                    yield Input(
-                        self.initial.get("at", ""),
-                        placeholder="+2h, 08:30",
-                        id=f"schedule-at-{index}",
-                        classes="schedule-at",
-                    )
-                    yield Label("Every", classes="schedule-label")
-                    yield Input(
-                        self.initial.get("every", ""),
-                        placeholder="once",
-                        id=f"schedule-every-{index}",
-                        classes="schedule-every",
-                    )
-            with VerticalScroll(id="schedule-preview-box"):
-                yield Static(
-                    "Fill in a message and a time, then press ctrl+r to preview.",
-                    id="schedule-preview",
-                    markup=False,
-                )
-            with Horizontal(id="schedule-form-buttons"):
-                yield Button("Preview (ctrl+r)", id="schedule-preview-button")
-                yield Button(
-                    "Save (ctrl+s)",
-                    variant="primary",
-                    id="schedule-save-button",
-                    disabled=True,
-                )
-                yield Button("Close (esc)", id="schedule-close-button")
-
-    def on_mount(self) -> None:
-        if self.target is None:
-            self._load_segments()
-        self.query_one("#schedule-body-0", Input).focus()
-
-    @work(exclusive=True, group="schedule-form-segments", exit_on_error=False)
-    async def _load_segments(self) -> None:
-        service = SegmentService.from_settings(
-            self.runtime.sessions, self.runtime.settings
-        )
-        names = [segment.name for segment in await service.list_segments()]
-        self.query_one("#schedule-segment", Select).set_options(
-            [(name, name) for name in names]
-        )
-
-    def requests(self) -> list[ScheduleRequest]:
-        """Read the filled message rows; a row with no text is ignored."""
-        if self.target is not None:
-            segment, contact_ids = self.target.segment, self.target.contact_ids
-        else:
-            value = self.query_one("#schedule-segment", Select).value
-            segment = value if isinstance(value, str) else None
-            contact_ids = None
-        message_type = MessageType(str(self.query_one("#schedule-type", Select).value))
-        # A new schedule takes [schedules] grace_minutes; an edit keeps its own.
-        grace = (
-            timedelta(seconds=self.editing.grace_seconds)
-            if self.editing is not None
-            else None
-        )
-        requests = []
-        for index in range(self.row_count):
-            body = self.query_one(f"#schedule-body-{index}", Input).value
-            if not body.strip():
-                continue
-            requests.append(
-                ScheduleRequest(
-                    at=self.query_one(f"#schedule-at-{index}", Input).value,
-                    body=body,
-                    segment=segment,
-                    contact_ids=contact_ids,
-                    message_type=message_type,
-                    every=self.query_one(f"#schedule-every-{index}", Input).value,
-                    grace=grace,
-                )
-            )
-        return requests
-
-    def edit_changes(self) -> dict[str, Any]:
-        """Return the edited values that differ from the stored schedule."""
-        values = {
-            "body": self.query_one("#schedule-body-0", Input).value,
-            "at": self.query_one("#schedule-at-0", Input).value,
-            "every": self.query_one("#schedule-every-0", Input).value,
-            "message_type": MessageType(
-                str(self.query_one("#schedule-type", Select).value)
-            ),
-        }
-        return {
-            key: value for key, value in values.items() if value != self.initial[key]
-        }
-
-    def on_input_changed(self, _event: Input.Changed) -> None:
-        # A changed form needs a new preview before it can be saved.
-        self.plans = []
-        self.query_one("#schedule-save-button", Button).disabled = True
-
-    @on(Button.Pressed, "#schedule-preview-button")
-    def action_preview(self) -> None:
-        requests = self.requests()
-        if not requests:
-            self.notify("Write at least one message first.", severity="warning")
-            return
-        self.query_one("#schedule-preview", Static).update("Counting …")
-        self._preview(requests)
-
-    @work(exclusive=True, group="schedule-form-preview", exit_on_error=False)
-    async def _preview(self, requests: list[ScheduleRequest]) -> None:
-        service = self.runtime.schedules
-        plans = []
-        lines: list[str] = []
-        for number, request in enumerate(requests, start=1):
-            try:
-                plan = await service.plan(request)
-            except LogsteerError as error:
-                self.post_message(self.Previewed([], f"Message {number}: {error}"))
-                return
-            preview = await service.preview(plan)
-            zone = service.zone
-            first = plan.first_run.astimezone(zone)
-            repeat = f", {plan.recurrence.rule}" if plan.recurrence else ""
-            lines.append(f"Message {number}: {first:%a %Y-%m-%d %H:%M}{repeat}")
-            lines.extend(f"  {line}" for line in preview.lines())
-            plans.append(plan)
-        self.post_message(self.Previewed(plans, "\n".join(lines)))
-
-    def on_schedule_form_screen_previewed(self, message: Previewed) -> None:
-        self.plans = list(message.plans)
-        self.query_one("#schedule-preview", Static).update(message.text)
-        self.query_one("#schedule-save-button", Button).disabled = not self.plans
-
-    @on(Button.Pressed, "#schedule-save-button")
-    def action_save(self) -> None:
-        if not self.plans:
-            self.notify("Preview the messages first (ctrl+r).", severity="warning")
-            return
-        if self.editing is not None:
-            self._confirm_edit(self.editing.id)
-            return
-        count = len(self.plans)
-        question = f"Save {count} schedule{'s' if count != 1 else ''}?"
-
-        def saved(confirmed: bool | None) -> None:
-            if confirmed:
-                self._save(list(self.plans))
-
-        self.app.push_screen(ConfirmScreen(question, confirm_label="Save"), saved)
-
-    def _confirm_edit(self, schedule_id: int) -> None:
-        changes = self.edit_changes()
-        if not changes:
-            self.notify("Nothing changed, so there is nothing to save.")
-            return
-
-        def saved(confirmed: bool | None) -> None:
-            if confirmed:
-                self._save_edit(schedule_id, changes)
-
-        self.app.push_screen(
-            ConfirmScreen(
-                f"Save the changes to schedule {schedule_id}?", confirm_label="Save"
-            ),
-            saved,
-        )
-
-    @work(exclusive=True, group="schedule-form-save", exit_on_error=False)
-    async def _save(self, plans: list[SchedulePlan]) -> None:
-        ids = await self.runtime.schedules.create(plans)
-        self.post_message(self.Saved(len(ids)))
-
-    @work(exclusive=True, group="schedule-form-save", exit_on_error=False)
-    async def _save_edit(self, schedule_id: int, changes: dict[str, Any]) -> None:
-        # edit() checks again, because the schedule may have started meanwhile.
-        await self.runtime.schedules.edit(schedule_id, **changes)
-        self.post_message(self.Saved(1))
-
-    def on_schedule_form_screen_saved(self, message: Saved) -> None:
-        self.dismiss(message.count)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        report_worker_error(self, event)
-
-    def has_unsaved_text(self) -> bool:
-        """Return whether closing now would lose typed text or edits."""
-        if self.editing is not None:
-            return bool(self.edit_changes())
-        return any(field.value.strip() for field in self.query(Input))
-
-    @on(Button.Pressed, "#schedule-close-button")
-    def action_close(self) -> None:
-        if not self.has_unsaved_text():
-            self.dismiss(0)
-            return
-
-        def close_if_confirmed(confirmed: bool | None) -> None:
-            if confirmed:
-                self.dismiss(0)
-
-        self.app.push_screen(
-            ConfirmScreen("Discard the messages typed in this form?", "Discard"),
-            close_if_confirmed,
-        )
 
 
 class DeliveriesScreen(ModalScreen[None]):
