@@ -15,32 +15,22 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Input, Label, OptionList, Select
+from textual.widgets import DataTable, Footer, Label, OptionList
 from textual.widgets.option_list import Option
 
-from logsteer_tui.errors import ValidationError
 from logsteer_tui.runtime import Runtime, database_url
 from logsteer_tui.screens.base import LogsteerScreen, PaletteCommand
 from logsteer_tui.screens.confirm import ConfirmScreen
+from logsteer_tui.screens.segment_dialogs import ConditionScreen, NameScreen
 from logsteer_tui.screens.segment_results import SegmentResultsScreen
 from logsteer_tui.services.segments import (
-    FIELDS,
-    OPERATOR_INFO,
     Condition,
-    FieldKind,
     Group,
-    Operator,
     SegmentService,
     SegmentSummary,
-    ValueShape,
     describe_condition,
-    operator_label,
-    parse_condition,
-    value_from_text,
-    value_to_text,
 )
 from logsteer_tui.services.segments.definition import Match
 from logsteer_tui.services.segments.describe import MATCH_LABELS
@@ -64,195 +54,6 @@ def contacts(count: int) -> str:
 
 def segment_service(runtime: Runtime) -> SegmentService:
     return SegmentService.from_settings(runtime.sessions, runtime.settings)
-
-
-class NameScreen(ModalScreen[str | None]):
-    """Asks for a segment name; dismisses with it, or None on escape."""
-
-    BINDINGS = [
-        Binding(
-            "escape",
-            "cancel",
-            "Cancel",
-            id="segment_name.cancel",
-            tooltip="Keep it as it is",
-        ),
-    ]
-
-    def __init__(self, question: str, value: str = "") -> None:
-        super().__init__()
-        self.question = question
-        self.value = value
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="segment-name-dialog", classes="segment-dialog"):
-            yield Label(self.question)
-            yield Input(self.value, id="segment-name-input", placeholder="Name")
-            yield Label("enter saves, escape cancels", classes="segment-hint")
-
-    @on(Input.Submitted, "#segment-name-input")
-    def _submitted(self, event: Input.Submitted) -> None:
-        if event.value.strip():
-            self.dismiss(event.value.strip())
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-# Placeholders of the currency input, with the meaning of an empty one.
-CURRENCY_PLACEHOLDERS = {
-    FieldKind.RELATED: "Currency, such as EUR; empty for orders in any currency",
-    FieldKind.SUM: "Currency, such as EUR; empty sums each currency apart",
-}
-
-
-def field_options() -> list[tuple[str, str]]:
-    return [(f"{spec.label} ({spec.category})", name) for name, spec in FIELDS.items()]
-
-
-class ConditionScreen(ModalScreen[Condition | None]):
-    """Picks a field, an operator and a value; dismisses with a checked Condition.
-
-    | Key | Action |
-    | --- | --- |
-    | tab | Next of field, operator, value and, on order money, currency |
-    | enter | In the value or the currency: add the condition |
-    | ctrl+s | Add the condition |
-    | escape | Cancel |
-    """
-
-    BINDINGS = [
-        Binding(
-            "ctrl+s",
-            "accept",
-            "Done",
-            id="segment_condition.accept",
-            tooltip="Use this condition",
-        ),
-        Binding(
-            "escape",
-            "cancel",
-            "Cancel",
-            id="segment_condition.cancel",
-            tooltip="Leave the segment as it is",
-        ),
-    ]
-
-    def __init__(self, condition: Condition | None = None) -> None:
-        super().__init__()
-        self.condition = condition
-
-    def compose(self) -> ComposeResult:
-        start = self.condition
-        with Vertical(id="segment-condition-dialog", classes="segment-dialog"):
-            yield Label("Condition", classes="segment-dialog-title")
-            yield Select(
-                field_options(),
-                prompt="Field",
-                id="segment-field",
-                value=start.field if start else Select.NULL,
-                compact=True,
-            )
-            yield Select(
-                [],
-                prompt="Operator",
-                id="segment-operator",
-                compact=True,
-            )
-            yield Input(
-                value_to_text(start.value) if start else "",
-                placeholder="Value",
-                id="segment-value",
-                compact=True,
-            )
-            currency = Input(
-                (start.currency or "") if start else "",
-                id="segment-currency",
-                compact=True,
-            )
-            # Shown once the chosen field takes a currency.
-            currency.display = False
-            yield currency
-            yield Label("", id="segment-value-hint", classes="segment-hint")
-            yield Label("", id="segment-condition-error", classes="segment-error")
-
-    def on_mount(self) -> None:
-        if self.condition is not None:
-            self._fill_operators(self.condition.field, self.condition.operator)
-        self.query_one("#segment-field", Select).focus()
-
-    def _fill_operators(self, field: str, selected: Operator | None = None) -> None:
-        spec = FIELDS[field]
-        currency = self.query_one("#segment-currency", Input)
-        currency.display = spec.currency_column is not None
-        currency.placeholder = CURRENCY_PLACEHOLDERS.get(spec.kind, "")
-        select = self.query_one("#segment-operator", Select)
-        options = [
-            (operator_label(spec.value_type, operator), operator.value)
-            for operator in spec.operators
-        ]
-        select.set_options(options)
-        select.value = selected.value if selected is not None else options[0][1]
-        self._show_hint()
-
-    @on(Select.Changed, "#segment-field")
-    def _field_changed(self, event: Select.Changed) -> None:
-        if isinstance(event.value, str):
-            keep = (
-                self.condition
-                if self.condition and self.condition.field == event.value
-                else None
-            )
-            self._fill_operators(event.value, keep.operator if keep else None)
-
-    @on(Select.Changed, "#segment-operator")
-    def _operator_changed(self) -> None:
-        self._show_hint()
-
-    def _show_hint(self) -> None:
-        operator = self.query_one("#segment-operator", Select).value
-        value_input = self.query_one("#segment-value", Input)
-        hint = self.query_one("#segment-value-hint", Label)
-        if not isinstance(operator, str):
-            hint.update("")
-            return
-        shape = OPERATOR_INFO[Operator(operator)].shape
-        value_input.disabled = shape is ValueShape.NONE
-        hints = {
-            ValueShape.NONE: "no value needed; ctrl+s adds the condition",
-            ValueShape.DAYS: "a number of days, such as 30",
-            ValueShape.PAIR: "low..high, such as 10..20 or 2026-01-01..2026-01-31",
-            ValueShape.SINGLE: "dates as YYYY-MM-DD, flags as true or false",
-        }
-        hint.update(hints[shape])
-
-    @on(Input.Submitted, "#segment-value, #segment-currency")
-    def _value_submitted(self) -> None:
-        self.action_accept()
-
-    def action_accept(self) -> None:
-        field = self.query_one("#segment-field", Select).value
-        operator = self.query_one("#segment-operator", Select).value
-        error = self.query_one("#segment-condition-error", Label)
-        if not isinstance(field, str) or not isinstance(operator, str):
-            error.update("Pick a field and an operator first.")
-            return
-        spec = FIELDS[field]
-        text = self.query_one("#segment-value", Input).value
-        value = value_from_text(spec.value_type, Operator(operator), text)
-        data = {"field": field, "operator": operator, "value": value}
-        currency = self.query_one("#segment-currency", Input)
-        if currency.display and currency.value.strip():
-            data["currency"] = currency.value.strip()
-        try:
-            condition = parse_condition(data)
-        except ValidationError as invalid:
-            error.update(f"{invalid.value!r} is invalid: {invalid.reason}")
-            return
-        self.dismiss(condition)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 @dataclass(frozen=True)
@@ -747,8 +548,9 @@ class SegmentsScreen(LogsteerScreen):
             if new_name:
                 self._change(summary.name, "rename", new_name)
 
+        others = [item.name for item in self.summaries if item.name != summary.name]
         self.app.push_screen(
-            NameScreen(f"Rename {summary.name} to", summary.name), rename
+            NameScreen(f"Rename {summary.name} to", summary.name, others), rename
         )
 
     def action_duplicate(self) -> None:
