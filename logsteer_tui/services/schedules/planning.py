@@ -91,18 +91,22 @@ def _default_name(plan: SchedulePlan) -> str:
     return first_line[:60]
 
 
-def first_fire_time(
-    recurrence: Recurrence, start: datetime, zone: ZoneInfo, now: datetime
-) -> datetime:
-    """Return the first fire time of ``recurrence`` at or after ``start``.
+def recurring_start(start: datetime) -> datetime:
+    """Return ``start`` rounded up to a whole minute, where a rule's first run goes.
 
-    Rules fire on whole minutes, so a start such as "+1m" counts from the start
-    of its minute as long as that is not in the past.
+    Rules fire on whole minutes, and a daily or weekly rule takes its time of
+    day from the start, so "+1m" typed at 17:18:59.990 starts at 17:20, never
+    at 17:19 before the time the operator asked for.
     """
     minute = start.replace(second=0, microsecond=0)
-    if minute >= now - timedelta(seconds=1):
-        start = minute
-    return recurrence.next_after(start - timedelta(seconds=1), zone)
+    return minute if minute == start else minute + timedelta(minutes=1)
+
+
+def first_fire_time(
+    recurrence: Recurrence, start: datetime, zone: ZoneInfo
+) -> datetime:
+    """Return the first fire time of ``recurrence`` at or after ``start``."""
+    return recurrence.next_after(start - timedelta(microseconds=1), zone)
 
 
 async def check_request(
@@ -122,9 +126,9 @@ async def check_request(
         )
     zone = segments.zone
     first = parse_send_time(request.at, zone, now)
-    recurrence = parse_rule(request.every, first, zone)
+    recurrence = parse_rule(request.every, recurring_start(first), zone)
     if recurrence is not None:
-        first = first_fire_time(recurrence, first, zone, now)
+        first = first_fire_time(recurrence, recurring_start(first), zone)
     body, template_id = await _body(session, request)
     segment_id, segment_name, target = await _target(session, segments, request)
     grace = request.grace if request.grace is not None else default_grace

@@ -58,6 +58,7 @@ from logsteer_tui.services.schedules.planning import (
     ScheduleRequest,
     check_request,
     first_fire_time,
+    recurring_start,
 )
 from logsteer_tui.services.schedules.preview import SchedulePreview, build_preview
 from logsteer_tui.services.schedules.recurrence import parse_rule
@@ -195,9 +196,9 @@ class SchedulerService:
                     parse_send_time(at, zone) if at is not None else schedule.starts_at
                 )
                 rule = every if every is not None else schedule.rule
-                recurrence = parse_rule(rule, first, zone)
+                recurrence = parse_rule(rule, recurring_start(first), zone)
                 if recurrence is not None:
-                    first = first_fire_time(recurrence, first, zone, utc_now())
+                    first = first_fire_time(recurrence, recurring_start(first), zone)
                 schedule.starts_at = first
                 schedule.next_run_at = first
                 schedule.rule = recurrence.rule if recurrence else ""
