@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from logsteer_tui.cli import main
+from logsteer_tui.paths import AppPaths
 
 
 def everyone(tmp_path: Path) -> None:
@@ -96,3 +98,27 @@ def test_template_save_and_use(
     create = ["schedule", "create", "--segment", "Everyone", "--template", "hello"]
     code = main([*create, "--at", "+2h", "--yes"])
     assert code == 0
+
+
+def test_list_json_status_matches_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], isolated_dirs: AppPaths
+) -> None:
+    everyone(tmp_path)
+    create = ["schedule", "create", "--segment", "Everyone", "--body", "Hi"]
+    assert main([*create, "--at", "+1h", "--yes"]) == 0
+    # A run row as another process writes it while it sends.
+    with sqlite3.connect(isolated_dirs.database_file) as connection:
+        connection.execute(
+            "INSERT INTO schedule_run (schedule_id, planned_at, status, populated, "
+            "total, sent, skipped, failed, note, created_at, updated_at) VALUES "
+            "(1, '2026-12-04 10:00:00', 'running', 1, 3, 1, 0, 0, '', "
+            "'2026-12-04 10:00:00', '2026-12-04 10:00:00')"
+        )
+    capsys.readouterr()
+    assert main(["schedule", "list"]) == 0
+    (row,) = capsys.readouterr().out.splitlines()[1:]
+    assert row.split()[1] == "running"
+    assert main(["schedule", "list", "--json"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert listed["status"] == "running"
+    assert listed["running_run"]["pending"] == 2

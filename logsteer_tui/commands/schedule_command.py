@@ -195,7 +195,7 @@ def summary_data(summary: ScheduleSummary) -> dict[str, Any]:
     return {
         "id": summary.id,
         "name": summary.name,
-        "status": summary.status.value,
+        "status": summary.shown_status,
         "segment": summary.segment_name,
         "contacts": summary.contact_count,
         "rule": summary.rule,
@@ -236,10 +236,10 @@ async def run_list(args: argparse.Namespace, runtime: Runtime) -> int:
             if summary.next_run_at
             else "-"
         )
-        status = "running" if summary.running else summary.status.value
         print(
-            f"{summary.id:>5}  {status:<10} {next_run:<17} {summary.sent:>7} "
-            f"{summary.skipped:>7} {summary.failed:>7}  {summary.name}"
+            f"{summary.id:>5}  {summary.shown_status:<10} {next_run:<17} "
+            f"{summary.sent:>7} {summary.skipped:>7} {summary.failed:>7}  "
+            f"{summary.name}"
         )
     return 0
 

@@ -92,6 +92,11 @@ class ScheduleSummary:
     running: RunProgress | None
     body: str
 
+    @property
+    def shown_status(self) -> str:
+        """The status word of lists: "running" while a run sends, else the status."""
+        return "running" if self.running is not None else self.status.value
+
 
 class SchedulerService:
     """Plans, stores and runs scheduled sends; start() in the running event loop."""
