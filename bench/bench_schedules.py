@@ -131,6 +131,34 @@ class BenchProvider:
         await self.client.aclose()
 
 
+class LoopLag:
+    """Samples how late a 5 ms sleep wakes up, until stopped."""
+
+    def __init__(self, interval: float = 0.005) -> None:
+        self.interval = interval
+        self.delays: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._sample())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _sample(self) -> None:
+        while True:
+            started = time.perf_counter()
+            await asyncio.sleep(self.interval)
+            self.delays.append(time.perf_counter() - started - self.interval)
+
+    def summary_ms(self) -> dict[str, float]:
+        ordered = sorted(self.delays) or [0.0]
+        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+        return {"p99": round(p99 * 1000, 1), "max": round(ordered[-1] * 1000, 1)}
+
+
 def settings_for(folder: Path, database: str) -> Settings:
     return Settings(
         database_url=f"sqlite:///{folder / database}",
@@ -205,19 +233,25 @@ async def scheduled_run(
         (schedule_id,) = await service.create([plan])
         if trace:
             tracemalloc.start()
+        lag = LoopLag()
+        lag.start()
         started = time.perf_counter()
         cpu = time.process_time()
         (run_id,) = await service.fire(schedule_id, now=utc_now())
         await asyncio.gather(*service.running_tasks().values())
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu
+        await lag.stop()
         peak = tracemalloc.get_traced_memory()[1] if trace else 0
         if trace:
             tracemalloc.stop()
         progress = await service.engine.progress(run_id)
+        if progress.sent != count:
+            raise RuntimeError(f"the run sent {progress.sent} of {count} messages")
         return {
             "seconds": elapsed,
             "cpu_seconds": cpu,
+            "loop_lag_ms": lag.summary_ms(),
             "sent": progress.sent,
             "failed": progress.failed,
             "peak_bytes": peak,
@@ -247,6 +281,8 @@ async def main(arguments: argparse.Namespace) -> dict[str, Any]:
             )
             memory = {}
             for size in arguments.memory_sizes:
+                # Stopping a runtime closes its provider's client.
+                provider = BenchProvider(base_url, arguments.concurrency)
                 traced = await scheduled_run(
                     settings_for(folder, f"memory-{size}.sqlite"),
                     paths,
@@ -272,6 +308,7 @@ async def main(arguments: argparse.Namespace) -> dict[str, Any]:
         "ratio": round(run_rate / bare_rate, 3),
         "bare_cpu_ms_per_message": round(1000 * bare_cpu / count, 3),
         "run_cpu_ms_per_message": round(1000 * run["cpu_seconds"] / run["sent"], 3),
+        "run_loop_lag_ms": run["loop_lag_ms"],
         "run_sent": run["sent"],
         "run_failed": run["failed"],
         "peak_traced_mib_by_recipients": memory,

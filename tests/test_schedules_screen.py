@@ -53,17 +53,6 @@ async def settle(
     raise AssertionError("the screen did not reach the expected state in time")
 
 
-async def max_loop_lag(seconds: float, interval: float = 0.01) -> float:
-    """Return the longest delay past ``interval`` of a sleep, over ``seconds``."""
-    worst = 0.0
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        started = time.monotonic()
-        await asyncio.sleep(interval)
-        worst = max(worst, time.monotonic() - started - interval)
-    return worst
-
-
 async def add_people(runtime: Runtime, count: int) -> None:
     async with runtime.sessions() as session, session.begin():
         await session.execute(
@@ -179,15 +168,14 @@ async def test_progress_reaches_screen_while_it_stays_responsive(
         await runtime.schedules.fire(schedule_id, now=utc_now() + timedelta(minutes=2))
         row = screen.query_one("#schedules-progress-row")
         await settle(pilot, lambda: bool(row.display))
-        # The event loop keeps waking up on time while the run sends, and keys
-        # are handled: the form opens and closes.
-        lag = asyncio.create_task(max_loop_lag(seconds=1.0))
+        # Keys are handled while the run sends: the form opens and closes.
+        # How late the event loop wakes meanwhile is measured in
+        # bench/bench_schedules.py, not here.
         await pilot.press("n")
         await settle(pilot, lambda: isinstance(app.screen, ScheduleFormScreen), 5)
         await pilot.press("escape")
         await settle(pilot, lambda: app.screen is screen, 5)
         assert runtime.schedules.running_tasks()
-        assert await lag < 0.25
         await settle(pilot, lambda: cells(screen, 0)[3] == "2000", 30)
         bar = screen.query_one("#schedules-progress", ProgressBar)
         assert bar.progress == 2000
@@ -248,12 +236,12 @@ async def test_run_reasons_listed(runtime: Runtime) -> None:
         await asyncio.gather(*runtime.schedules.running_tasks().values())
         runs = screen.query_one("#schedules-runs", DataTable)
         await settle(pilot, lambda: runs.row_count == 1)
-        await settle(pilot, lambda: str(runs.get_row_at(0)[2]) == "finished")
+        await settle(pilot, lambda: str(runs.get_row_at(0)[3]) == "finished")
         await pilot.press("d")
         await settle(pilot, lambda: isinstance(app.screen, DeliveriesScreen))
         table = app.screen.query_one("#deliveries-table", DataTable)
         await settle(pilot, lambda: table.row_count == 1)
-        status, reason = (str(cell) for cell in table.get_row_at(0)[1:])
+        status, reason = (str(cell) for cell in table.get_row_at(0)[2:])
         assert status == "skipped"
         assert "Mobile 1" in reason
 
