@@ -30,6 +30,7 @@ it with send-now after checking the provider.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -166,6 +167,43 @@ class _Pump:
         if not self.halted:
             log.info("Run %s stops sending: %s", self.run_id, reason)
             self.halted = True
+
+
+class _Keeper:
+    """The results a run's database task has taken and not yet recorded."""
+
+    def __init__(self, senders: int, batch_size: int) -> None:
+        self.senders = senders
+        self.batch_size = batch_size
+        self.results: list[_Result] = []
+        self._oldest = 0.0
+
+    def take(self, result: _Result | None) -> None:
+        if result is None:
+            self.senders -= 1
+            return
+        if not self.results:
+            self._oldest = time.monotonic()
+        self.results.append(result)
+
+    def take_ready(self, queue: asyncio.Queue[_Result | None]) -> None:
+        while not queue.empty():
+            self.take(queue.get_nowait())
+
+    def _due_in(self) -> float:
+        return self._oldest + RECORD_SECONDS - time.monotonic()
+
+    def record_due(self) -> bool:
+        if not self.results:
+            return False
+        full = len(self.results) >= self.batch_size
+        return full or not self.senders or self._due_in() <= 0
+
+    async def wait(self, queue: asyncio.Queue[_Result | None]) -> None:
+        """Wait for one more result, at most until the oldest one is due."""
+        timeout = max(self._due_in(), 0) if self.results else None
+        with contextlib.suppress(TimeoutError):
+            self.take(await asyncio.wait_for(queue.get(), timeout))
 
 
 class RunTargetError(Exception):
@@ -379,46 +417,30 @@ class RunEngine:
                 await self._give_back(run_id, pump.unsent)
 
     async def _keep(self, pump: _Pump, schedule: Schedule, bound: int) -> None:
-        """Do the run's database work: claim batches ahead, record the results.
+        """Do the run's database work: record the results, claim batches ahead.
 
         One task does both, so a process never waits on its own write lock
-        (SQLite takes one writer at a time). A batch is claimed whenever fewer
-        than a batch are ready; results are recorded a batch at a time, or
-        after RECORD_SECONDS.
+        (SQLite takes one writer at a time). Results are recorded a batch at a
+        time, or after RECORD_SECONDS, before anything else, so what a crash
+        leaves unrecorded stays small. A batch is claimed whenever fewer than
+        a batch are ready.
         """
+        keeper = _Keeper(self._concurrency, self.batch_size)
         claims_left = bound
-        senders = self._concurrency
-        results: list[_Result] = []
-        oldest = 0.0
-        loop = asyncio.get_running_loop()
-        while senders or results:
+        while keeper.senders or keeper.results:
+            keeper.take_ready(pump.results)
+            if keeper.record_due():
+                await self._record_batch(pump, keeper.results)
+                keeper.results = []
+                continue
             if claims_left and pump.ready.qsize() < self.batch_size:
                 claims_left = await self._claim_into(pump, schedule, claims_left - 1)
                 if not claims_left:
                     for _ in range(self._concurrency):
                         pump.ready.put_nowait(None)
                 continue
-            due = oldest + RECORD_SECONDS - loop.time()
-            if results and (len(results) >= self.batch_size or due <= 0 or not senders):
-                await self._record_batch(pump, results)
-                results = []
-                continue
-            try:
-                result = (
-                    pump.results.get_nowait()
-                    if not pump.results.empty()
-                    else await asyncio.wait_for(
-                        pump.results.get(), max(due, 0) if results else None
-                    )
-                )
-            except TimeoutError:
-                continue
-            if result is None:
-                senders -= 1
-                continue
-            if not results:
-                oldest = loop.time()
-            results.append(result)
+            if keeper.senders:
+                await keeper.wait(pump.results)
 
     async def _claim_into(self, pump: _Pump, schedule: Schedule, left: int) -> int:
         """Claim a batch onto ``pump.ready``; return how many claims may follow."""
