@@ -161,6 +161,30 @@ def _text_or_none(value: object) -> str | None:
     return text if text.strip() else None
 
 
+def unknown_field_names(
+    template: str, attribute_names: Collection[str] = ()
+) -> frozenset[str]:
+    """Return the fields ``template`` reads that no contact offers.
+
+    A contact offers the FIELD_LABELS fields and ``attribute_names``, the template
+    names of imported attributes. Raises TemplateError when ``template`` does not
+    parse.
+    """
+    used = TemplateRenderer().fields_used(template)
+    return used - FIELD_LABELS.keys() - set(attribute_names)
+
+
+def unknown_fields_error(
+    unknown: Collection[str], attribute_names: Collection[str] = ()
+) -> TemplateError:
+    """Build the error for ``unknown`` fields, listing every field to use instead."""
+    known = [*FIELD_LABELS, *sorted(set(attribute_names) - FIELD_LABELS.keys())]
+    noun = "field" if len(unknown) == 1 else "fields"
+    return TemplateError(
+        f"Unknown {noun} {', '.join(sorted(unknown))}; use one of {', '.join(known)}."
+    )
+
+
 class EmptyFieldError(jinja2.UndefinedError):
     """Raised when a template prints a field that is empty for the contact."""
 
@@ -221,9 +245,11 @@ class TemplateRenderer:
         try:
             return self._environment.parse(template)
         except jinja2.TemplateSyntaxError as error:
+            # Jinja's own message may end with a period or span several lines.
+            reason = " ".join((error.message or "invalid syntax").split()).rstrip(".")
             raise TemplateError(
-                f"Template syntax error on line {error.lineno}: {error.message}. "
-                "Fix the template; write a field as {{ first_name }}."
+                f"Template syntax error on line {error.lineno}: {reason}. Fix that "
+                "line, writing each field as {{ first_name }}."
             ) from None
 
     def fields_used(self, template: str) -> frozenset[str]:

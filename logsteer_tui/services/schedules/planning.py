@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from logsteer_tui.db.models import (
@@ -21,6 +21,11 @@ from logsteer_tui.services.schedules.checks import Target
 from logsteer_tui.services.schedules.recurrence import Recurrence, parse_rule
 from logsteer_tui.services.schedules.timing import parse_send_time
 from logsteer_tui.services.segments import SegmentService, parse_definition
+from logsteer_tui.services.templates import (
+    attribute_field_name,
+    unknown_field_names,
+    unknown_fields_error,
+)
 
 
 class ScheduleError(LogsteerError):
@@ -130,6 +135,7 @@ async def check_request(
     if recurrence is not None:
         first = first_fire_time(recurrence, recurring_start(first), zone)
     body, template_id = await _body(session, request)
+    await check_template(session, body)
     segment_id, segment_name, target = await _target(session, segments, request)
     grace = request.grace if request.grace is not None else default_grace
     if grace < timedelta(0):
@@ -146,6 +152,47 @@ async def check_request(
         target,
         grace,
     )
+
+
+# The distinct keys of contact.attributes, a JSON object (sa.JSON: json on
+# PostgreSQL, text on SQLite). The cast makes the PostgreSQL form work for jsonb too.
+_ATTRIBUTE_KEYS = {
+    "postgresql": text(
+        "SELECT DISTINCT jsonb_object_keys(attributes::jsonb) FROM contact "
+        "WHERE jsonb_typeof(attributes::jsonb) = 'object'"
+    ),
+    "sqlite": text(
+        "SELECT DISTINCT key FROM contact, json_each(contact.attributes) "
+        "WHERE json_type(contact.attributes) = 'object'"
+    ),
+}
+
+
+async def attribute_field_names(session: AsyncSession) -> frozenset[str]:
+    """Return the template names of the imported attributes that any contact has.
+
+    This reads every contact's attributes, so callers ask only when a template
+    names a field outside FIELD_LABELS.
+    """
+    dialect = (await session.connection()).dialect.name
+    keys = (await session.scalars(_ATTRIBUTE_KEYS[dialect])).all()
+    names = (attribute_field_name(str(key)) for key in keys)
+    return frozenset(name for name in names if name)
+
+
+async def check_template(session: AsyncSession, body: str) -> None:
+    """Raise TemplateError if ``body`` does not parse or names a field no contact has.
+
+    A syntax error names its line. An unknown field is rejected before anything is
+    saved, where a run would fail every contact with the same error.
+    """
+    unknown = unknown_field_names(body)
+    if not unknown:
+        return
+    attributes = await attribute_field_names(session)
+    unknown = unknown - attributes
+    if unknown:
+        raise unknown_fields_error(unknown, attributes)
 
 
 async def _body(

@@ -57,6 +57,7 @@ from logsteer_tui.services.schedules.planning import (
     SchedulePlan,
     ScheduleRequest,
     check_request,
+    check_template,
     first_fire_time,
     recurring_start,
 )
@@ -193,6 +194,7 @@ class SchedulerService:
             if body is not None:
                 if not body.strip():
                     raise ValidationError("body", body, "empty; write the message")
+                await check_template(session, body)
                 schedule.body = body
                 schedule.template_id = None
             if at is not None or every is not None:
@@ -491,6 +493,7 @@ class SchedulerService:
         if not body.strip():
             raise ValidationError("body", body, "empty; write the template")
         async with self._sessions() as session, session.begin():
+            await check_template(session, body)
             template = await session.scalar(
                 select(Template).where(Template.name == clean)
             )
