@@ -92,6 +92,17 @@ async def test_demo_has_every_status_type_and_direction(runtime: Runtime) -> Non
             assert message.sent_at is not None
 
 
+async def test_demo_leaves_no_sms_pending(runtime: Runtime) -> None:
+    # The start-up sweep of every later command marks a pending SMS older than a
+    # few minutes as an interrupted send, so demo data must not contain one.
+    await generate_demo_data(runtime)
+    messages = await all_rows(runtime, Message)
+    pending = [m for m in messages if m.status is MessageStatus.PENDING]
+    assert pending
+    assert {message.channel for message in pending} == {Channel.EMAIL}
+    assert await runtime.sms.recover_interrupted() == 0
+
+
 def counted_at(message: Message) -> datetime:
     """The time a message counts at in the contact's last-message columns."""
     return message.sent_at or message.created_at
