@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Iterable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from logsteer_tui.errors import LogsteerError
 from logsteer_tui.runtime import Runtime, database_url
 from logsteer_tui.screens.base import HubEvent, LogsteerScreen, PaletteCommand
 from logsteer_tui.screens.browser import BrowserScreen
+from logsteer_tui.screens.confirm import ConfirmScreen
 from logsteer_tui.screens.contact import ContactScreen
 from logsteer_tui.screens.help import HelpScreen, screen_keys, screen_title
 from logsteer_tui.screens.review import ReviewScreen
@@ -73,6 +73,21 @@ class LogsteerCommands(Provider):
                     command.callback,
                     help=command.help,
                 )
+
+
+class QuitScreen(ConfirmScreen):
+    """Asks before quitting while schedule runs are sending."""
+
+    def __init__(self, run_ids: list[int]) -> None:
+        runs = ", ".join(str(run_id) for run_id in run_ids)
+        plural = "s" if len(run_ids) != 1 else ""
+        super().__init__(
+            f"Schedule run{plural} with ID {runs} {'are' if plural else 'is'} "
+            "sending. Quit anyway? What is left goes out when Logsteer or "
+            "`logsteer serve` starts again.",
+            confirm_label="Quit",
+            cancel_label="Stay",
+        )
 
 
 class LogsteerApp(App[int]):
@@ -342,7 +357,23 @@ class LogsteerApp(App[int]):
         yield PaletteCommand(
             "Help", "Every key of the current screen", self.action_help
         )
-        yield PaletteCommand("Quit", "Leave Logsteer", partial(self.exit, 0))
+        yield PaletteCommand("Quit", "Leave Logsteer", self.action_quit)
+
+    async def action_quit(self) -> None:
+        """Quit, asking first while a schedule run is sending.
+
+        A second ctrl+q while the question is shown quits at once.
+        """
+        running = sorted(self.runtime.schedules.running_tasks())
+        if not running or isinstance(self.screen, QuitScreen):
+            self.exit(0)
+            return
+
+        def quit_if_confirmed(confirmed: bool | None) -> None:
+            if confirmed:
+                self.exit(0)
+
+        self.push_screen(QuitScreen(running), quit_if_confirmed)
 
     def action_help(self) -> None:
         screen = self.screen_under_palette

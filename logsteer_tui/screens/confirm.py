@@ -26,10 +26,13 @@ class ConfirmScreen(ModalScreen[bool]):
         ),
     ]
 
-    def __init__(self, question: str, confirm_label: str = "Delete") -> None:
+    def __init__(
+        self, question: str, confirm_label: str = "Delete", cancel_label: str = "Cancel"
+    ) -> None:
         super().__init__(id="confirm-screen")
         self.question = question
         self.confirm_label = confirm_label
+        self.cancel_label = cancel_label
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):
@@ -38,7 +41,7 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Button(
                     f"{self.confirm_label} (y)", variant="error", id="confirm-yes"
                 )
-                yield Button("Cancel (n)", id="confirm-no")
+                yield Button(f"{self.cancel_label} (n)", id="confirm-no")
 
     def on_mount(self) -> None:
         self.query_one("#confirm-no", Button).focus()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -25,8 +26,9 @@ from textual.widgets import (
     Footer,
     Label,
     ProgressBar,
+    Static,
 )
-from textual.worker import Worker
+from textual.worker import Worker, WorkerState
 
 from logsteer_tui.db.models import (
     DeliveryStatus,
@@ -47,6 +49,8 @@ from logsteer_tui.services.events import ScheduleChanged, ScheduleRunProgressed
 from logsteer_tui.services.schedules import (
     ScheduleSummary,
 )
+from logsteer_tui.services.schedules.deliveries import DeliveryRow, run_deliveries
+from logsteer_tui.services.validation import format_phone
 from logsteer_tui.widgets.status_bar import StatusBar
 from logsteer_tui.widgets.worker_errors import report_worker_error
 
@@ -73,11 +77,25 @@ def schedule_target(screen: Screen[Any]) -> ScheduleTarget | None:
     return screen.schedule_target()
 
 
+def send_now_question(run: ScheduleRun) -> str:
+    """Return the question before sending ``run`` now, with the risk it carries."""
+    if run.started_at is None:
+        return (
+            f"Send run ID {run.id} now? It never started, so it sends to every "
+            "contact its schedule has now."
+        )
+    return (
+        f"Send run ID {run.id} now? Contacts whose send was interrupted may "
+        "already have the SMS: check the provider's log first."
+    )
+
+
 class DeliveriesScreen(ModalScreen[None]):
     """The contacts of one run that did not get the SMS, each with the reason.
 
     | Key | Action |
     | --- | --- |
+    | up, down | Show the whole reason of another contact |
     | escape | Close |
     """
 
@@ -88,7 +106,7 @@ class DeliveriesScreen(ModalScreen[None]):
     ]
 
     class Loaded(Message):
-        def __init__(self, rows: Sequence[tuple[str, str, str]]) -> None:
+        def __init__(self, rows: Sequence[DeliveryRow]) -> None:
             super().__init__()
             self.rows = rows
 
@@ -96,24 +114,33 @@ class DeliveriesScreen(ModalScreen[None]):
         super().__init__(id="deliveries-screen")
         self.runtime = runtime
         self.schedule_run = run
+        self.rows: list[DeliveryRow] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="deliveries-dialog"):
             yield Label(
-                f"Run {self.schedule_run.id}: contacts without the SMS",
+                f"Run ID {self.schedule_run.id} of schedule "
+                f"{self.schedule_run.schedule_id}: contacts not sent to",
                 classes="schedule-form-title",
             )
             yield DataTable(id="deliveries-table", cursor_type="row")
-            yield Label(
-                "Send now (s) on the run sends the pending and interrupted ones.",
-                id="deliveries-hint",
-            )
+            yield Static("", id="deliveries-reason", markup=False)
+            yield Label(self._hint(), id="deliveries-hint", markup=False)
+
+    def _hint(self) -> str:
+        run = self.schedule_run
+        if run.status is ScheduleRunStatus.RUNNING:
+            return "The run is still sending; pending contacts get the SMS in turn."
+        if run.status in (ScheduleRunStatus.MISSED, ScheduleRunStatus.FAILED):
+            return "Send now (s) on the run sends it to the contacts it has now."
+        return "Send now (s) on the run sends to the pending and interrupted ones."
 
     def on_mount(self) -> None:
         table = self.query_one("#deliveries-table", DataTable)
-        table.add_column("Contact", key="contact", width=8)
+        table.add_column("Contact", key="contact", width=20)
+        table.add_column("Mobile 1", key="mobile", width=16)
         table.add_column("Status", key="status", width=11)
-        table.add_column("Reason", key="reason", width=52)
+        table.add_column("Reason", key="reason", width=19)
         table.focus()
         self._load()
 
@@ -122,23 +149,46 @@ class DeliveriesScreen(ModalScreen[None]):
         unsent = [
             status for status in DeliveryStatus if status is not DeliveryStatus.SENT
         ]
-        deliveries = await self.runtime.schedules.deliveries(
-            self.schedule_run.id, unsent, limit=MAX_DELIVERIES_SHOWN
+        rows = await run_deliveries(
+            self.runtime.sessions,
+            self.schedule_run.id,
+            unsent,
+            limit=MAX_DELIVERIES_SHOWN,
         )
-        rows = [
-            (str(row.contact_id or "-"), row.status.value, row.reason or "")
-            for row in deliveries
-        ]
         self.post_message(self.Loaded(rows))
 
     def on_deliveries_screen_loaded(self, message: Loaded) -> None:
+        self.rows = list(message.rows)
         table = self.query_one("#deliveries-table", DataTable)
-        for contact, status, reason in message.rows:
-            table.add_row(contact, status, " ".join(reason.split()))
-        if not message.rows:
-            self.query_one("#deliveries-hint", Label).update(
-                "Every contact of this run got the SMS, or none is left to send."
+        for row in self.rows:
+            if row.contact_id is None:
+                name = "(deleted contact)"
+            else:
+                name = row.name or f"contact {row.contact_id}"
+            table.add_row(
+                Text(name),
+                Text(format_phone(row.mobile_1)),
+                row.status.value,
+                Text(" ".join(row.reason.split())),
             )
+        if self.rows:
+            self._show_reason(0)
+            return
+        run = self.schedule_run
+        self.query_one("#deliveries-hint", Label).update(
+            f"The run {run.status.value}: {' '.join(run.note.split())}"
+            if run.note
+            else "Every contact of this run got the SMS, or none is left to send."
+        )
+
+    @on(DataTable.RowHighlighted, "#deliveries-table")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_reason(event.cursor_row)
+
+    def _show_reason(self, index: int) -> None:
+        if 0 <= index < len(self.rows):
+            reason = " ".join(self.rows[index].reason.split())
+            self.query_one("#deliveries-reason", Static).update(reason)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_error(self, event)
@@ -203,18 +253,25 @@ class SchedulesScreen(LogsteerScreen):
         Binding(
             "d",
             "deliveries",
-            "Why",
+            "Not sent",
             id="schedules.deliveries",
-            tooltip="List the contacts of the highlighted run that got no SMS",
+            tooltip="List the contacts of the highlighted run that got no SMS, and why",
         ),
         Binding(
-            "escape", "back", "Back", id="schedules.back", tooltip="Back to contacts"
+            "escape",
+            "back",
+            "Back",
+            id="schedules.back",
+            tooltip="Back to the previous screen",
         ),
     ]
 
     reload_seconds = 10.0
     """Seconds between reloads while the screen is shown, so schedules that
     another process creates or runs appear without a key press."""
+
+    progress_merge_seconds = 0.3
+    """Seconds that progress events wait, so a burst of them makes one reload."""
 
     class Loaded(Message):
         def __init__(self, summaries: Sequence[ScheduleSummary]) -> None:
@@ -229,8 +286,11 @@ class SchedulesScreen(LogsteerScreen):
             self.schedule = schedule
 
     class HistoryLoaded(Message):
-        def __init__(self, schedule_id: int, runs: Sequence[ScheduleRun]) -> None:
+        def __init__(
+            self, generation: int, schedule_id: int, runs: Sequence[ScheduleRun]
+        ) -> None:
             super().__init__()
+            self.generation = generation
             self.schedule_id = schedule_id
             self.runs = runs
 
@@ -254,6 +314,13 @@ class SchedulesScreen(LogsteerScreen):
         self.progress_events = 0
         """ProgressUpdated messages handled, which tests compare with the events."""
         self.reload_timer: Timer | None = None
+        self.progress_reload: Timer | None = None
+        """The reload that merges the progress events since it was started."""
+
+        self.history_generation = 0
+        self.loading = False
+        self.reload_again = False
+        """Whether a reload was asked for while the list was being read."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="schedules-title-row"):
@@ -285,7 +352,8 @@ class SchedulesScreen(LogsteerScreen):
         table.add_column("Fail", key="failed", width=5)
         table.add_column("Name", key="name", width=22)
         runs = self.runs_table
-        runs.add_column("Run", key="id", width=5)
+        runs.add_column("No.", key="number", width=4)
+        runs.add_column("Run ID", key="id", width=6)
         runs.add_column("Planned", key="planned", width=16)
         runs.add_column("Status", key="status", width=9)
         runs.add_column("Sent", key="sent", width=6)
@@ -303,6 +371,9 @@ class SchedulesScreen(LogsteerScreen):
             self.reload_timer.pause()
 
     def on_screen_resume(self) -> None:
+        # A closed dialog may have changed a schedule, so the list is read now
+        # rather than at the next tick.
+        self.reload()
         if self.reload_timer is not None:
             self.reload_timer.resume()
 
@@ -320,18 +391,46 @@ class SchedulesScreen(LogsteerScreen):
     # Loading.
 
     def reload(self) -> None:
+        """Read the list again, or once more after the read in progress."""
+        # Starting a second read would cancel the first, and a steady flow of
+        # progress could then cancel every read before it shows anything.
+        if self.loading:
+            self.reload_again = True
+            return
+        self.loading = True
         self._load()
+
+    def _loaded(self) -> None:
+        self.loading = False
+        if self.reload_again:
+            self.reload_again = False
+            self.reload()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # LogsteerScreen reports the error; this only lets the next read start.
+        if event.worker.group == "schedules-load" and event.state in (
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
+            self._loaded()
 
     @work(exclusive=True, group="schedules-load", exit_on_error=False)
     async def _load(self) -> None:
         self.post_message(self.Loaded(await self.runtime.schedules.summaries()))
 
-    @work(exclusive=True, group="schedules-history", exit_on_error=False)
-    async def _load_history(self, schedule_id: int) -> None:
+    def _reload_history(self, schedule_id: int) -> None:
+        # Not an exclusive worker: progress reloads would cancel each read
+        # before it ends. The generation drops the results of older reads.
+        self.history_generation += 1
+        self._load_history(self.history_generation, schedule_id)
+
+    @work(group="schedules-history", exit_on_error=False)
+    async def _load_history(self, generation: int, schedule_id: int) -> None:
         runs = await self.runtime.schedules.history(schedule_id)
-        self.post_message(self.HistoryLoaded(schedule_id, runs))
+        self.post_message(self.HistoryLoaded(generation, schedule_id, runs))
 
     def on_schedules_screen_loaded(self, message: Loaded) -> None:
+        self._loaded()
         table = self.table
         highlighted = self.highlighted_id()
         table.clear()
@@ -347,14 +446,17 @@ class SchedulesScreen(LogsteerScreen):
         self._show_selected()
 
     def on_schedules_screen_history_loaded(self, message: HistoryLoaded) -> None:
-        if message.schedule_id != self.highlighted_id():
+        if message.generation != self.history_generation:
             return
         runs = self.runs_table
+        highlighted = self.highlighted_run()
         runs.clear()
         self.runs = {run.id: run for run in message.runs}
         zone = self.runtime.schedules.zone
-        for run in message.runs:
+        # Runs come newest first; the number counts the schedule's own runs.
+        for index, run in enumerate(message.runs):
             runs.add_row(
+                str(len(message.runs) - index),
                 str(run.id),
                 f"{run.planned_at.astimezone(zone):%Y-%m-%d %H:%M}",
                 run.status.value,
@@ -364,6 +466,9 @@ class SchedulesScreen(LogsteerScreen):
                 str(run.total),
                 key=str(run.id),
             )
+        # Progress reloads the runs often, so the cursor stays on its run.
+        if highlighted is not None and highlighted.id in self.runs:
+            runs.move_cursor(row=runs.get_row_index(str(highlighted.id)))
 
     def _cells(self, summary: ScheduleSummary) -> list[str]:
         zone = self.runtime.schedules.zone
@@ -393,13 +498,27 @@ class SchedulesScreen(LogsteerScreen):
             self.reload()
 
     def on_schedules_screen_progress_updated(self, message: ProgressUpdated) -> None:
+        """Reload the list soon, so the table and the bar show one reading.
+
+        The bar follows the reloaded summaries rather than the event, because
+        an event may be newer than the table's counts. Only a run's last event
+        is shown at once, as no summary reports a run that has stopped.
+        """
         self.progress_events += 1
         event = message.event
-        if event.status != ScheduleRunStatus.RUNNING.value:
-            self.reload()
-        if event.schedule_id != self.highlighted_id():
-            return
-        self._show_progress(event)
+        if (
+            event.status != ScheduleRunStatus.RUNNING.value
+            and event.schedule_id == self.highlighted_id()
+        ):
+            self._show_progress(event)
+        if self.progress_reload is None and self.is_current:
+            self.progress_reload = self.set_timer(
+                self.progress_merge_seconds, self._reload_for_progress
+            )
+
+    def _reload_for_progress(self) -> None:
+        self.progress_reload = None
+        self.reload()
 
     def _show_progress(self, event: ScheduleRunProgressed) -> None:
         row = self.query_one("#schedules-progress-row")
@@ -411,8 +530,8 @@ class SchedulesScreen(LogsteerScreen):
         )
         self.query_one("#schedules-progress-label", Label).update(
             Content(
-                f"Run {event.run_id}: {event.sent} sent, {event.skipped} skipped, "
-                f"{event.failed} failed of {event.total}"
+                f"Run ID {event.run_id}: {event.sent:,} sent, "
+                f"{event.skipped:,} skipped, {event.failed:,} failed of {event.total:,}"
             )
         )
 
@@ -422,7 +541,7 @@ class SchedulesScreen(LogsteerScreen):
             self.runs_table.clear()
             self.query_one("#schedules-progress-row").display = False
             return
-        self._load_history(schedule_id)
+        self._reload_history(schedule_id)
         running = self.summaries[schedule_id].running
         if running is None:
             self.query_one("#schedules-progress-row").display = False
@@ -512,7 +631,8 @@ class SchedulesScreen(LogsteerScreen):
         self.app.push_screen(
             ConfirmScreen(
                 f"Cancel schedule {schedule_id}? Contacts not yet sent to are skipped.",
-                confirm_label="Cancel it",
+                confirm_label="Cancel schedule",
+                cancel_label="Keep it",
             ),
             confirmed,
         )
@@ -528,12 +648,7 @@ class SchedulesScreen(LogsteerScreen):
                 self._send_now(run.id)
 
         self.app.push_screen(
-            ConfirmScreen(
-                f"Send run {run.id} now? Interrupted contacts may already have the "
-                "SMS: check the provider's log first.",
-                confirm_label="Send",
-            ),
-            confirmed,
+            ConfirmScreen(send_now_question(run), confirm_label="Send"), confirmed
         )
 
     def action_deliveries(self) -> None:
