@@ -335,7 +335,12 @@ async def test_rejected_pause_shows_reason(runtime: Runtime) -> None:
         await settle(pilot, lambda: table.row_count == 1)
         await pilot.press("p")
         await settle(pilot, lambda: bool(app._notifications))
-        messages = [note.message for note in app._notifications]
+        notes = [(note.title, note.message) for note in app._notifications]
         assert app.is_running
         assert app.screen is screen
-    assert any("is cancelled, so it cannot pause" in text for text in messages)
+    (title, message) = notes[0]
+    assert title == "Schedule not paused"
+    assert message == (
+        f"Schedule {schedule_id} is cancelled, so it cannot be paused. Only a "
+        "schedule that is active can be."
+    )

@@ -17,6 +17,7 @@ from logsteer_tui.db.models import Channel, DeliveryStatus, MessageType
 from logsteer_tui.errors import LogsteerError
 from logsteer_tui.runtime import Runtime
 from logsteer_tui.services.schedules import (
+    ScheduleError,
     ScheduleRequest,
     SchedulerService,
     ScheduleSummary,
@@ -161,6 +162,12 @@ def confirm(question: str, yes: bool) -> None:
 
 
 async def run_create(args: argparse.Namespace, runtime: Runtime) -> int:
+    if not args.segment.strip():
+        raise ScheduleError(
+            "--segment is empty. Pick a segment to send to with --segment NAME "
+            "(`logsteer segments list` lists them).",
+            "Schedule not saved",
+        )
     service = runtime.schedules
     request = ScheduleRequest(
         at=args.at,

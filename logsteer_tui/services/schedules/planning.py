@@ -29,9 +29,20 @@ from logsteer_tui.services.templates import (
 
 
 class ScheduleError(LogsteerError):
-    """A schedule action that is not possible in the schedule's current state."""
+    """A schedule request or action that cannot be done now, such as a pause.
 
-    title = "Schedule"
+    ``title`` names what failed, such as "Schedule not paused".
+    """
+
+    title = "Schedule not changed"
+
+    def __init__(self, message: str, title: str | None = None) -> None:
+        super().__init__(message)
+        if title is not None:
+            self.title = title
+
+
+NOT_SAVED = "Schedule not saved"
 
 
 @dataclass(frozen=True)
@@ -209,8 +220,9 @@ async def _body(
             )
         return template.body, template.id
     if not request.body or not request.body.strip():
-        raise ValidationError(
-            "body", request.body, "empty; write the message or name a template"
+        raise ScheduleError(
+            "The text is empty. Write the message, or pick a saved template.",
+            NOT_SAVED,
         )
     return request.body, None
 
@@ -230,8 +242,9 @@ async def _target(
             )
     if request.contact_ids is not None:
         if not request.contact_ids:
-            raise ValidationError(
-                "contacts", [], "no contacts chosen; mark some or use the segment"
+            raise ScheduleError(
+                "No contacts are marked. Mark some, or pick a segment to send to.",
+                NOT_SAVED,
             )
         name = segment.name if segment else ""
         return (
@@ -240,8 +253,6 @@ async def _target(
             sorted(set(request.contact_ids)),
         )
     if segment is None:
-        raise ValidationError(
-            "segment", request.segment, "missing; name the segment to send to"
-        )
+        raise ScheduleError("Pick a segment to send to.", NOT_SAVED)
     condition = segments.condition(parse_definition(segment.definition))
     return segment.id, segment.name, condition

@@ -44,7 +44,7 @@ from logsteer_tui.db.models import (
     Template,
 )
 from logsteer_tui.db.types import utc_now
-from logsteer_tui.errors import NotFoundError, ValidationError
+from logsteer_tui.errors import NotFoundError
 from logsteer_tui.services.events import EventHub, ScheduleChanged
 from logsteer_tui.services.schedules.checks import CANCELLED, CANCELLED_REASON
 from logsteer_tui.services.schedules.engine import (
@@ -53,6 +53,7 @@ from logsteer_tui.services.schedules.engine import (
     set_exact_counts,
 )
 from logsteer_tui.services.schedules.planning import (
+    NOT_SAVED,
     ScheduleError,
     SchedulePlan,
     ScheduleRequest,
@@ -73,6 +74,8 @@ log = logging.getLogger(__name__)
 MAX_DUE_TIMES = 50
 # How long stop() lets running batches finish before it cancels them.
 STOP_TIMEOUT_SECONDS = 10.0
+RUN_NOT_SENT = "Run not sent"
+TEMPLATE_NOT_SAVED = "Template not saved"
 
 
 @dataclass(frozen=True)
@@ -188,12 +191,16 @@ class SchedulerService:
         """
         async with self._sessions() as session, session.begin():
             schedule = await self._get(session, schedule_id)
-            await self._require_editable(session, schedule)
+            await self._require_editable(session, schedule, NOT_SAVED)
             if message_type is not None:
                 schedule.message_type = message_type
             if body is not None:
                 if not body.strip():
-                    raise ValidationError("body", body, "empty; write the message")
+                    raise ScheduleError(
+                        f"Schedule {schedule_id}: the new text is empty. Write the "
+                        "message.",
+                        NOT_SAVED,
+                    )
                 await check_template(session, body)
                 schedule.body = body
                 schedule.template_id = None
@@ -217,11 +224,11 @@ class SchedulerService:
         """Return the schedule if it can still be edited; else raise ScheduleError."""
         async with self._sessions() as session:
             schedule = await self._get(session, schedule_id)
-            await self._require_editable(session, schedule)
+            await self._require_editable(session, schedule, "Schedule not editable")
             return schedule
 
     async def _require_editable(
-        self, session: AsyncSession, schedule: Schedule
+        self, session: AsyncSession, schedule: Schedule, title: str
     ) -> None:
         runs = await session.scalar(
             select(func.count()).where(ScheduleRun.schedule_id == schedule.id)
@@ -230,17 +237,20 @@ class SchedulerService:
             raise ScheduleError(
                 f"Schedule {schedule.id} has already started ({runs} "
                 f"run{'s' if runs != 1 else ''}), so it cannot be edited. Cancel "
-                "it and plan a new one."
+                "it and plan a new one.",
+                title,
             )
         if schedule.status is ScheduleStatus.PAUSED:
             raise ScheduleError(
                 f"Schedule {schedule.id} is paused, so it cannot be edited. "
-                "Resume it first, then edit it."
+                "Resume it first, then edit it.",
+                title,
             )
         if schedule.status is not ScheduleStatus.ACTIVE:
             raise ScheduleError(
                 f"Schedule {schedule.id} is {schedule.status.value}, so it cannot "
-                "be edited. Plan a new one."
+                "be edited. Plan a new one.",
+                title,
             )
 
     async def pause(self, schedule_id: int) -> None:
@@ -251,7 +261,7 @@ class SchedulerService:
         """
         async with self._sessions() as session, session.begin():
             schedule = await self._get(session, schedule_id)
-            self._require(schedule, {ScheduleStatus.ACTIVE}, "pause")
+            self._require(schedule, {ScheduleStatus.ACTIVE}, "paused")
             schedule.status = ScheduleStatus.PAUSED
             runs = await self._set_runs(
                 session,
@@ -268,7 +278,7 @@ class SchedulerService:
         """Fire the schedule again and continue its paused runs."""
         async with self._sessions() as session, session.begin():
             schedule = await self._get(session, schedule_id)
-            self._require(schedule, {ScheduleStatus.PAUSED}, "resume")
+            self._require(schedule, {ScheduleStatus.PAUSED}, "resumed")
             runs = await self._set_runs(
                 session,
                 schedule_id,
@@ -280,7 +290,14 @@ class SchedulerService:
                 if schedule.next_run_at is not None or runs
                 else ScheduleStatus.FINISHED
             )
-        log.info("Resumed schedule %s and its runs %s", schedule_id, runs)
+        if runs:
+            log.info(
+                "Resumed schedule %s and its paused runs %s",
+                schedule_id,
+                ", ".join(str(run_id) for run_id in runs),
+            )
+        else:
+            log.info("Resumed schedule %s", schedule_id)
         self._changed(schedule)
         for run_id in runs:
             self._start_run(run_id)
@@ -292,7 +309,7 @@ class SchedulerService:
             self._require(
                 schedule,
                 {ScheduleStatus.ACTIVE, ScheduleStatus.PAUSED, ScheduleStatus.MISSED},
-                "cancel",
+                "cancelled",
             )
             schedule.status = ScheduleStatus.CANCELLED
             schedule.next_run_at = None
@@ -341,7 +358,8 @@ class SchedulerService:
             if schedule.status is ScheduleStatus.CANCELLED:
                 raise ScheduleError(
                     f"Schedule {schedule.id} is cancelled, so run {run_id} cannot "
-                    "be sent. Create a new schedule."
+                    "be sent. Create a new schedule.",
+                    RUN_NOT_SENT,
                 )
             requeued = await session.execute(
                 update(Delivery)
@@ -375,7 +393,8 @@ class SchedulerService:
                 run.finished_at = None
             else:
                 raise ScheduleError(
-                    f"Run {run_id} is {run.status.value} and has nothing left to send."
+                    f"Run {run_id} is {run.status.value} and has nothing left to send.",
+                    RUN_NOT_SENT,
                 )
             run.started_at = run.started_at or utc_now()
             if requeued.rowcount:  # type: ignore[attr-defined]
@@ -489,9 +508,15 @@ class SchedulerService:
     ) -> Template:
         clean = name.strip()
         if not clean:
-            raise ValidationError("name", name, "empty; give the template a name")
+            raise ScheduleError(
+                "The template name is empty. Give the template a name.",
+                TEMPLATE_NOT_SAVED,
+            )
         if not body.strip():
-            raise ValidationError("body", body, "empty; write the template")
+            raise ScheduleError(
+                f"The text of template {clean!r} is empty. Write the template.",
+                TEMPLATE_NOT_SAVED,
+            )
         async with self._sessions() as session, session.begin():
             await check_template(session, body)
             template = await session.scalar(
@@ -814,11 +839,16 @@ class SchedulerService:
     def _require(
         self, schedule: Schedule, allowed: set[ScheduleStatus], action: str
     ) -> None:
+        """Raise ScheduleError unless ``schedule`` is in ``allowed`` for ``action``.
+
+        ``action`` is a past participle, such as "paused".
+        """
         if schedule.status not in allowed:
             raise ScheduleError(
                 f"Schedule {schedule.id} is {schedule.status.value}, so it cannot "
-                f"{action}. Only a schedule that is "
-                f"{' or '.join(sorted(status.value for status in allowed))} can."
+                f"be {action}. Only a schedule that is "
+                f"{' or '.join(sorted(status.value for status in allowed))} can be.",
+                f"Schedule not {action}",
             )
 
     async def _set_runs(
