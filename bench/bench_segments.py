@@ -7,10 +7,10 @@ Run from the repository root:
 Without ``--database`` the script builds 100,000 contacts and 1,000,000
 messages with bench.generate.build_bench_database in a temporary folder, which
 takes minutes. With ``--database``, the file is built there once and reused. Each
-query is timed through SegmentService (its compiled statement on a pooled
-aiosqlite connection, as the TUI runs it) and, alternating round by round, as
-the very SQL text and parameters that the service handed to aiosqlite, run with
-the standard sqlite3 module. The ratio of the two medians is the cost of the
+query is timed through SegmentService (its compiled statement on the engine's
+read connection, as the TUI runs it) and, alternating round by round, as the
+very SQL text and parameters that the service handed to that connection, run
+with the standard sqlite3 module. The ratio of the two medians is the cost of the
 async stack over the driver alone.
 """
 
@@ -30,11 +30,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import aiosqlite
-
 from bench.generate import build_bench_database
 from logsteer_tui.db.engine import create_engine, session_factory, sqlite_url
 from logsteer_tui.db.migrate import upgrade
+from logsteer_tui.db.reader import SqliteReader
 from logsteer_tui.services.segments import Group, SegmentService, parse_definition
 
 PAGE_SIZE = 100
@@ -66,11 +65,11 @@ SEGMENTS = {
 
 
 class StatementRecorder:
-    """Keeps the last SQL text and parameters that reached aiosqlite.
+    """Keeps the last SQL text and parameters that reached the SQLite reader.
 
-    ``install`` wraps ``aiosqlite.Connection.execute_fetchall``, the call that
-    SegmentService runs its page and count with on SQLite. The wrapper costs
-    one extra Python call, which falls on our side of the comparison.
+    ``install`` wraps ``SqliteReader.fetch``, the call that SegmentService runs
+    its page and count with on a SQLite file. The wrapper costs one extra
+    Python call, which falls on our side of the comparison.
     """
 
     def __init__(self) -> None:
@@ -79,22 +78,20 @@ class StatementRecorder:
         self._original: Any = None
 
     def install(self) -> None:
-        original = aiosqlite.Connection.execute_fetchall
+        original = SqliteReader.fetch
         recorder = self
 
-        async def recorded(
-            connection: aiosqlite.Connection, sql: str, parameters: Any = None
-        ) -> Any:
+        async def recorded(reader: SqliteReader, sql: str, parameters: Any) -> Any:
             recorder.statement = sql
             recorder.parameters = parameters
-            return await original(connection, sql, parameters)
+            return await original(reader, sql, parameters)
 
         self._original = original
-        aiosqlite.Connection.execute_fetchall = recorded  # type: ignore[method-assign, assignment]
+        SqliteReader.fetch = recorded  # type: ignore[method-assign, assignment]
 
     def uninstall(self) -> None:
         if self._original is not None:
-            aiosqlite.Connection.execute_fetchall = self._original  # type: ignore[method-assign]
+            SqliteReader.fetch = self._original  # type: ignore[method-assign]
             self._original = None
 
 
@@ -114,7 +111,7 @@ async def timed_pair(
     statement, parameters = recorder.statement, recorder.parameters
     if not statement:
         raise RuntimeError(
-            "The segment query did not reach aiosqlite's execute_fetchall; "
+            "The segment query did not reach SqliteReader.fetch; "
             "update StatementRecorder to the path SegmentService takes."
         )
     connection = sqlite3.connect(path)

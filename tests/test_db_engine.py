@@ -1,7 +1,8 @@
-"""The SQLite engine's pool reset and the UTC timestamp type's conversions."""
+"""The SQLite engine's pool reset and read connection, and UTC timestamps."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util import greenlet_spawn
 
-from logsteer_tui.db.engine import create_engine, sqlite_url
+from logsteer_tui.db.engine import create_engine, sqlite_reader, sqlite_url
 from logsteer_tui.db.types import UTCDateTime
 
 STORED_VALUES = [
@@ -71,3 +72,29 @@ async def test_pool_keeps_committed_rows(tmp_path: Path) -> None:
             assert result.scalar() == 1
     finally:
         await engine.dispose()
+
+
+async def test_reader_sees_commits_and_refuses_writes(tmp_path: Path) -> None:
+    engine = create_engine(sqlite_url(tmp_path / "reader.sqlite"))
+    reader = sqlite_reader(engine)
+    assert reader is not None
+    try:
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql("CREATE TABLE item (name TEXT)")
+            await connection.exec_driver_sql("INSERT INTO item VALUES ('Čakovec')")
+        rows = await reader.fetch("SELECT logsteer_fold(name) FROM item", ())
+        assert rows == [("cakovec",)]
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql("INSERT INTO item VALUES ('Split')")
+        assert len(await reader.fetch("SELECT name FROM item", ())) == 2
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await reader.fetch("INSERT INTO item VALUES ('x')", ())
+    finally:
+        await engine.dispose()
+    # Disposing the engine closes the reader; a later read opens it again.
+    assert not reader.is_open
+
+
+def test_memory_database_has_no_reader() -> None:
+    assert sqlite_reader(create_engine("sqlite:///:memory:")) is None
+    assert sqlite_reader(create_engine("sqlite://")) is None

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import PoolResetState
 
 from logsteer_tui.db.folding import FOLD_FUNCTION, fold_value
+from logsteer_tui.db.reader import READER_OPTION, SqliteReader
 from logsteer_tui.errors import ConfigError
 
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
@@ -72,10 +73,28 @@ def create_engine(url: str, create_folder: bool = True, **options: Any) -> Async
     # thread hop of aiosqlite each time, even when nothing is open, as after a
     # SELECT run on the driver connection. reset_sqlite rolls back only an
     # open transaction.
+    reader = (
+        SqliteReader(parsed.database, configure_sqlite)
+        if parsed.database and parsed.database != ":memory:"
+        else None
+    )
+    if reader is not None:
+        options["execution_options"] = {
+            **options.get("execution_options", {}),
+            READER_OPTION: reader,
+        }
     engine = create_async_engine(parsed, pool_reset_on_return=None, **options)
     event.listen(engine.sync_engine, "connect", configure_sqlite)
     event.listen(engine.sync_engine, "reset", reset_sqlite)
+    if reader is not None:
+        event.listen(engine.sync_engine, "engine_disposed", lambda _: reader.close())
     return engine
+
+
+def sqlite_reader(engine: AsyncEngine) -> SqliteReader | None:
+    """Return the read connection of a SQLite file's engine, or None."""
+    reader = engine.get_execution_options().get(READER_OPTION)
+    return reader if isinstance(reader, SqliteReader) else None
 
 
 def configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

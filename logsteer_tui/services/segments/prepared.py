@@ -5,8 +5,8 @@ cost of an ORM session, of SQLAlchemy's result machinery and of each extra
 thread hop of the aiosqlite adapter would be most of its time. A PreparedQuery
 keeps the SQL text that the engine's dialect compiled, the order of its bound
 parameters and the type processing of each parameter and result column. On
-SQLite it runs in one call of aiosqlite's ``execute_fetchall``, and elsewhere
-through ``AsyncConnection.exec_driver_sql``. Values are always bound
+SQLite it runs in one call on the engine's read connection (db/reader.py), and
+elsewhere through ``AsyncConnection.exec_driver_sql``. Values are always bound
 parameters, and rows come back converted as the models' column types convert
 them.
 """
@@ -23,6 +23,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.types import TypeEngine
 from sqlalchemy.util import greenlet_spawn
+
+from logsteer_tui.db.engine import sqlite_reader
 
 Processor = Callable[[Any], Any] | None
 
@@ -99,16 +101,20 @@ class PreparedQuery:
     async def fetch(
         self, engine: AsyncEngine, overrides: Mapping[str, Any] | None = None
     ) -> list[tuple[Any, ...]]:
-        """Run the statement on a pooled connection of ``engine`` and return its rows.
+        """Run the statement for ``engine`` and return its rows.
 
-        On SQLite the statement runs on the aiosqlite connection itself, in one
-        thread hop. The pooled connection is taken without an AsyncConnection
-        around it, which saves about 0.2 ms of SQLAlchemy's own work per call
-        (bench/bench_segments.py). It only reads, and the sqlite3 module opens
-        no transaction for a SELECT, so the pool's rollback on return has
-        nothing to undo.
+        On a SQLite file it runs on the engine's SqliteReader, in one thread
+        hop and without the pool. An in-memory database, which no second
+        connection can see, runs it on a pooled aiosqlite connection itself,
+        taken without an AsyncConnection around it, which saves about 0.2 ms
+        of SQLAlchemy's own work per call (bench/bench_segments.py). It only
+        reads, and the sqlite3 module opens no transaction for a SELECT, so
+        the pool's rollback on return has nothing to undo.
         """
         parameters = self.parameters(overrides)
+        reader = sqlite_reader(engine)
+        if reader is not None:
+            return self.rows(await reader.fetch(self.sql, parameters))
         if engine.dialect.name != "sqlite":
             async with engine.connect() as connection:
                 result = await connection.exec_driver_sql(self.sql, parameters)
