@@ -408,7 +408,8 @@ class RunEngine:
                     group.create_task(self._send_from(pump))
                 group.create_task(self._keep(pump, schedule, bound))
         finally:
-            self._pumps.pop(run_id, None)
+            if self._pumps.get(run_id) is pump:
+                del self._pumps[run_id]
             while not pump.ready.empty():
                 left = pump.ready.get_nowait()
                 if left is not None:
