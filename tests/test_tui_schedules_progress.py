@@ -10,7 +10,8 @@ from conftest import TERMINAL_SIZE
 from pilot import settle
 from sqlalchemy import insert, select
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Label
+from textual.widgets import DataTable, Footer, Label
+from textual.widgets._footer import FooterKey
 
 from logsteer_tui.app import LogsteerApp, QuitScreen
 from logsteer_tui.config import Settings
@@ -229,3 +230,26 @@ async def test_quit_at_once_when_idle(runtime: Runtime) -> None:
         await settle(pilot, lambda: isinstance(app.screen, BrowserScreen))
         await pilot.press("ctrl+q")
         await settle(pilot, lambda: not app.is_running)
+
+
+async def test_detail_line_and_footer(runtime: Runtime) -> None:
+    await add_people(runtime, 1)
+    await create(runtime, "Reminder for\n{{ first_name }}")
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        screen = await open_schedules(app, pilot)
+        detail = screen.query_one("#schedules-detail", Label)
+        await settle(pilot, lambda: bool(str(detail.content)))
+        assert str(detail.content) == (
+            "Schedule 1 to segment Everyone, once: Reminder for {{ first_name }}"
+        )
+        footer = screen.query_one(Footer)
+        keys = [key for key in footer.query(FooterKey) if key.region.width > 0]
+        palette = [key for key in keys if key.has_class("-command-palette")]
+        shown = [
+            key.description
+            for key in keys
+            if key not in palette and key.region.right <= palette[0].region.x
+        ]
+        for description in ("New", "Pause", "Send now", "Not sent", "Back", "Keys"):
+            assert description in shown, shown

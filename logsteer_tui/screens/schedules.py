@@ -77,6 +77,18 @@ def schedule_target(screen: Screen[Any]) -> ScheduleTarget | None:
     return screen.schedule_target()
 
 
+def schedule_detail(summary: ScheduleSummary) -> str:
+    """Return whom a schedule sends to and how often, for the line under the list."""
+    if summary.contact_count is not None:
+        count = summary.contact_count
+        target = f"{count:,} marked contact{'s' if count != 1 else ''}"
+    else:
+        target = f"segment {summary.segment_name}"
+    repeat = summary.rule or "once"
+    text = " ".join(summary.body.split())
+    return f"Schedule {summary.id} to {target}, {repeat}: {text}"
+
+
 def send_now_question(run: ScheduleRun) -> str:
     """Return the question before sending ``run`` now, with the risk it carries."""
     if run.started_at is None:
@@ -235,6 +247,9 @@ class SchedulesScreen(LogsteerScreen):
             "Resume",
             id="schedules.resume",
             tooltip="Let a paused schedule fire again",
+            # Hidden from the footer, which has no room for it at 80 columns
+            # beside escape and ?. The help screen lists it.
+            show=False,
         ),
         Binding(
             "c",
@@ -327,12 +342,14 @@ class SchedulesScreen(LogsteerScreen):
             yield Label("Schedules", id="schedules-title")
             yield Label("", id="schedules-count")
         yield DataTable(id="schedules-table", cursor_type="row", zebra_stripes=True)
+        yield Label("", id="schedules-detail", markup=False)
         with Horizontal(id="schedules-progress-row"):
             yield Label("", id="schedules-progress-label")
             yield ProgressBar(id="schedules-progress", show_eta=False)
         yield DataTable(id="schedules-runs", cursor_type="row")
         yield StatusBar(database_url(self.runtime.settings, self.runtime.paths))
-        yield Footer()
+        # Compact, so every key shown fits in 80 columns with the palette's.
+        yield Footer(compact=True)
 
     @property
     def table(self) -> DataTable[str]:
@@ -537,10 +554,13 @@ class SchedulesScreen(LogsteerScreen):
 
     def _show_selected(self) -> None:
         schedule_id = self.highlighted_id()
+        detail = self.query_one("#schedules-detail", Label)
         if schedule_id is None:
             self.runs_table.clear()
+            detail.update("")
             self.query_one("#schedules-progress-row").display = False
             return
+        detail.update(schedule_detail(self.summaries[schedule_id]))
         self._reload_history(schedule_id)
         running = self.summaries[schedule_id].running
         if running is None:
