@@ -236,7 +236,7 @@ async def test_results_mark_open_and_return(runtime: Runtime) -> None:
         await runtime.contacts.update(1, {"do_not_send_sms": True})
         await settle(
             pilot,
-            lambda: table_column(app, "#segment-results-table", 8)[0] == "no SMS",
+            lambda: table_column(app, "#segment-results-table", 6)[0] == "no SMS",
         )
 
         await pilot.press("r")

@@ -11,7 +11,7 @@ from logsteer_tui.app import LogsteerApp
 from logsteer_tui.config import Settings
 from logsteer_tui.runtime import Runtime
 from logsteer_tui.screens.browser import BrowserScreen
-from logsteer_tui.screens.help import HelpScreen
+from logsteer_tui.screens.help import TOOLTIP_WIDTH, HelpScreen
 from logsteer_tui.screens.segment_results import SegmentResultsScreen
 from logsteer_tui.services.segments import SegmentService
 
@@ -47,7 +47,31 @@ async def test_help_lists_screen_keys_first(runtime: Runtime) -> None:
         # Enter shows as the DataTable's Select, which opens the contact here.
         for own in ("Mark", "Mark all", "Sort", "Reverse", "Back"):
             assert own in top, repr(actions)
-        # A key of the focused DataTable comes after the screen's keys, and the
-        # App's Quit after both.
-        assert actions.index("Back") < actions.index("Cursor down"), repr(actions)
-        assert actions.index("Cursor down") < actions.index("Quit"), repr(actions)
+        # The App's keys come after the screen's, and the keys of the focused
+        # DataTable, such as the cursor keys, last.
+        assert actions.index("Back") < actions.index("Quit"), repr(actions)
+        for app_key in ("Quit", "Segments", "Review", "Schedules"):
+            assert actions.index(app_key) < actions.index("Cursor down"), app_key
+        assert actions.index("Segments") < actions.index("Next field"), repr(actions)
+
+
+async def test_help_wraps_long_texts(runtime: Runtime) -> None:
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, BrowserScreen))
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: isinstance(app.screen, HelpScreen))
+        title = app.screen.query_one("#help-title", Label)
+        assert str(title.content) == "Keys: Contacts"
+        table = app.screen.query_one("#help-keys", DataTable)
+        dialog = app.screen.query_one("#help-dialog")
+        assert dialog.region.right <= TERMINAL_SIZE[0]
+        assert table.region.right <= dialog.region.right
+        for row_key, row in table.rows.items():
+            tooltip = str(table.get_cell(row_key, "tooltip"))
+            lines_needed = -(-len(tooltip) // TOOLTIP_WIDTH)
+            assert row.height >= lines_needed, tooltip
+        widths = sum(
+            column.get_render_width(table) for column in table.columns.values()
+        )
+        assert widths <= table.region.width

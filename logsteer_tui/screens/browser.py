@@ -112,8 +112,10 @@ class BrowserScreen(LogsteerScreen):
     | escape | Clear the search |
     | s | Sort by the next column |
     | r | Reverse the sort |
+    | f6, f8 | Segments, Schedules (the App's keys, shown in this footer) |
     """
 
+    TITLE = "Contacts"
     BINDINGS = [
         Binding(
             "space",
@@ -148,12 +150,30 @@ class BrowserScreen(LogsteerScreen):
             show=False,
         ),
         Binding("a", "new", "New", id="browser.new", tooltip="Create a contact"),
+        # The App binds f6 and f8 everywhere, hidden from the footer. The browser
+        # shows them, because it is where a user starts, and hides delete and
+        # search in their place (the search field shows its key).
+        Binding(
+            "f6",
+            "app.segments",
+            "Segments",
+            id="browser.segments",
+            tooltip="Saved segments with their current counts",
+        ),
+        Binding(
+            "f8",
+            "app.schedules",
+            "Schedules",
+            id="browser.schedules",
+            tooltip="Planned SMS sends, their runs and progress",
+        ),
         Binding(
             "d",
             "delete",
             "Delete",
             id="browser.delete",
             tooltip="Delete the highlighted contact, after a confirmation",
+            show=False,
         ),
         Binding(
             "slash",
@@ -161,6 +181,7 @@ class BrowserScreen(LogsteerScreen):
             "Search",
             id="browser.search",
             tooltip="Type to filter by name, phone or email",
+            show=False,
         ),
         Binding(
             "escape",
@@ -255,7 +276,8 @@ class BrowserScreen(LogsteerScreen):
         yield Label("", id="browser-empty")
         yield ContactTable(id="browser-table", cursor_type="row", zebra_stripes=True)
         yield StatusBar(database_url(self.runtime.settings, self.runtime.paths))
-        yield Footer()
+        # Compact, so the keys above fit in 80 columns with the palette's.
+        yield Footer(compact=True)
 
     @property
     def table(self) -> DataTable[Text]:

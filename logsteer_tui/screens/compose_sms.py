@@ -90,6 +90,7 @@ class ComposeSmsScreen(ModalScreen[Message | None]):
     | escape | Close the composer, asking first when there is unsent text |
     """
 
+    TITLE = "New SMS"
     BINDINGS = [
         Binding(
             "ctrl+s",

@@ -67,15 +67,20 @@ class ContactScreen(LogsteerScreen):
     | ctrl+s | Save the details |
     | f2 to f5 | Details, SMS, Email and History tabs |
     | n (SMS tab) | Write a new SMS to this contact |
-    | escape | Back to the contacts, asking first when there are unsaved edits |
+    | escape | Back to the previous screen, asking first about unsaved edits |
 
     ``TAB_ACTIONS`` maps an action that belongs to one tab to that tab's id. Its
     binding shows and works only while that tab is active.
     """
 
+    TITLE = "Contact"
     BINDINGS = [
         Binding(
-            "escape", "back", "Back", id="contact.back", tooltip="Back to the contacts"
+            "escape",
+            "back",
+            "Back",
+            id="contact.back",
+            tooltip="Back to the previous screen",
         ),
         Binding(
             "ctrl+s",
@@ -84,12 +89,15 @@ class ContactScreen(LogsteerScreen):
             id="contact.save",
             tooltip="Validate and save the details",
         ),
+        # The tab keys are hidden from the footer, which has no room for them at
+        # 80 columns, and shown in the tab titles instead.
         Binding(
             "f2",
             "show_tab('details')",
             "Details",
             id="contact.tab_details",
             tooltip="Name, numbers, flags, addresses, notes and orders",
+            show=False,
         ),
         Binding(
             "f3",
@@ -97,6 +105,7 @@ class ContactScreen(LogsteerScreen):
             "SMS",
             id="contact.tab_sms",
             tooltip="Text messages with this contact",
+            show=False,
         ),
         Binding(
             "f4",
@@ -104,6 +113,7 @@ class ContactScreen(LogsteerScreen):
             "Email",
             id="contact.tab_email",
             tooltip="Email with this contact",
+            show=False,
         ),
         Binding(
             "f5",
@@ -111,6 +121,7 @@ class ContactScreen(LogsteerScreen):
             "History",
             id="contact.tab_history",
             tooltip="Every message, newest first",
+            show=False,
         ),
         Binding(
             "n",
@@ -148,20 +159,20 @@ class ContactScreen(LogsteerScreen):
         yield Label(Content(self._title()), id="contact-title")
         with TabbedContent(id="contact-tabs", initial="details"):
             with (
-                TabPane("Details", id="details"),
+                TabPane("f2 Details", id="details"),
                 VerticalScroll(id="contact-details"),
             ):
                 yield ContactForm(id="contact-form")
                 yield Static("", id="contact-related")
-            with TabPane("SMS", id="sms"):
+            with TabPane("f3 SMS", id="sms"):
                 yield MessageLog(
                     self.runtime, self.contact_id, Channel.SMS, id="log-sms"
                 )
-            with TabPane("Email", id="email"):
+            with TabPane("f4 Email", id="email"):
                 yield MessageLog(
                     self.runtime, self.contact_id, Channel.EMAIL, id="log-email"
                 )
-            with TabPane("History", id="history"):
+            with TabPane("f5 History", id="history"):
                 yield MessageLog(self.runtime, self.contact_id, None, id="log-history")
         yield StatusBar(database_url(self.runtime.settings, self.runtime.paths))
         yield Footer()

@@ -12,10 +12,18 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Label
 
-# Tab, shift+tab and copy, which textual.screen.Screen binds (Textual 8).
-TEXTUAL_SCREEN_ACTIONS = frozenset(
+# Tab, shift+tab and copy, which textual.screen.Screen binds (Textual 8), and
+# the App's own tab and shift+tab, listed last with the cursor keys.
+COMMON_ACTIONS = frozenset(
     binding.action for binding in Screen.BINDINGS if isinstance(binding, Binding)
-)
+) | {"focus_next", "focus_previous"}
+
+
+# Column widths that, with the cell padding and the scroll bar, fill the
+# 72 columns inside the help dialog at 80x24. Longer texts wrap.
+KEY_WIDTH = 10
+ACTION_WIDTH = 16
+TOOLTIP_WIDTH = 38
 
 
 @dataclass(frozen=True)
@@ -43,18 +51,20 @@ def screen_title(screen: Screen[object]) -> str:
 def screen_keys(screen: Screen[object]) -> list[KeyHelp]:
     """List the bindings active on ``screen`` now.
 
-    The screen's own keys come first, then those of the focused widget and its
-    containers, then the App's and those every Textual screen has, so the keys
-    that matter here are on top.
+    The screen's own keys come first, then the App's (f6, f7, f8 and the
+    others that work everywhere). The keys of the focused widget and its
+    containers, such as the cursor keys, and tab and shift+tab come last.
     """
     app = screen.app
 
     def rank(active: ActiveBinding) -> int:
-        if active.node is app or active.binding.action in TEXTUAL_SCREEN_ACTIONS:
+        if active.binding.action in COMMON_ACTIONS:
             return 2
         if active.node is screen:
             return 0
-        return 1
+        if active.node is app:
+            return 1
+        return 2
 
     lines: list[KeyHelp] = []
     seen: set[tuple[str, str]] = set()
@@ -81,6 +91,7 @@ class HelpScreen(ModalScreen[None]):
     | escape, ? | Close |
     """
 
+    TITLE = "Keys"
     BINDINGS = [
         Binding(
             "escape,question_mark,q",
@@ -104,10 +115,12 @@ class HelpScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#help-keys", DataTable)
-        table.add_column("Key", key="key")
-        table.add_column("Action", key="action")
-        table.add_column("What it does", key="tooltip")
-        table.add_rows((key.key, key.description, key.tooltip) for key in self.keys)
+        table.add_column("Key", key="key", width=KEY_WIDTH)
+        table.add_column("Action", key="action", width=ACTION_WIDTH)
+        table.add_column("What it does", key="tooltip", width=TOOLTIP_WIDTH)
+        for key in self.keys:
+            # A row as high as its longest cell, so a long text wraps, not cuts.
+            table.add_row(key.key, key.description, key.tooltip, height=None)
         table.focus()
 
     def action_close(self) -> None:

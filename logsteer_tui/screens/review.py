@@ -85,6 +85,7 @@ class ReviewScreen(LogsteerScreen):
     }
     """
 
+    TITLE = "Review incoming SMS"
     BINDINGS = [
         Binding(
             "r",

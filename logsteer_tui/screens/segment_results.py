@@ -52,19 +52,19 @@ class Column:
     sort: SegmentSort | None
 
 
-# Name, Mobile 1 and email fit in 80 columns; the table scrolls sideways to
-# the last SMS columns and the flags.
+# Name, Mobile 1 and email fit in 80 columns. The table scrolls sideways to
+# the dates and flags, then to the texts of the last SMS, the widest columns.
 COLUMNS = (
     Column("mark", " ", 1, None),
     Column("name", "Name", 20, SegmentSort.NAME),
     Column("mobile", "Mobile 1", 16, SegmentSort.MOBILE),
     Column("email", "Email", 22, SegmentSort.EMAIL),
-    Column("sent", "Last sent SMS", 20, SegmentSort.LAST_SENT),
     Column("sent_at", "Sent", 10, SegmentSort.LAST_SENT_AT),
-    Column("received", "Last received SMS", 20, SegmentSort.LAST_RECEIVED),
     Column("received_at", "Received", 10, SegmentSort.LAST_RECEIVED_AT),
     Column("no_sms", "No SMS", 6, SegmentSort.DO_NOT_SEND_SMS),
     Column("no_email", "No mail", 7, SegmentSort.DO_NOT_SEND_EMAIL),
+    Column("sent", "Last sent SMS", 20, SegmentSort.LAST_SENT),
+    Column("received", "Last received SMS", 20, SegmentSort.LAST_RECEIVED),
 )
 SORT_CYCLE = tuple(column.sort for column in COLUMNS if column.sort is not None)
 
@@ -87,6 +87,7 @@ class SegmentResultsScreen(LogsteerScreen):
     | escape | Back |
     """
 
+    TITLE = "Segment results"
     BINDINGS = [
         Binding(
             "enter",
@@ -200,11 +201,16 @@ class SegmentResultsScreen(LogsteerScreen):
                 f"Segment: {self.title_text}{unsaved}", id="segment-results-title"
             )
             yield Label("", id="segment-results-count")
+        # The mark and the name stay in view while the table scrolls sideways.
         yield DataTable(
-            id="segment-results-table", cursor_type="row", zebra_stripes=True
+            id="segment-results-table",
+            cursor_type="row",
+            zebra_stripes=True,
+            fixed_columns=2,
         )
         yield StatusBar(database_url(self.runtime.settings, self.runtime.paths))
-        yield Footer()
+        # Compact, so every key shown fits in 80 columns with the palette's.
+        yield Footer(compact=True)
 
     @property
     def segment_name(self) -> str | None:
@@ -362,12 +368,12 @@ class SegmentResultsScreen(LogsteerScreen):
             row.full_name,
             format_phone(row.mobile_1),
             row.email or "",
-            one_line(row.last_sms_sent_body),
             local_date(row.last_sms_sent_at, zone),
-            one_line(row.last_sms_received_body),
             local_date(row.last_sms_received_at, zone),
             "no SMS" if row.do_not_send_sms else "",
             "no mail" if row.do_not_send_email else "",
+            one_line(row.last_sms_sent_body),
+            one_line(row.last_sms_received_body),
         ]
 
     def _add_columns(self) -> None:

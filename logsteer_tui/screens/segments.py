@@ -99,6 +99,7 @@ class SegmentBuilderScreen(LogsteerScreen):
     | escape | Back to the segments |
     """
 
+    TITLE = "Segment builder"
     BINDINGS = [
         Binding(
             "a",
@@ -114,12 +115,15 @@ class SegmentBuilderScreen(LogsteerScreen):
             id="segment_builder.group",
             tooltip="Add a nested group of conditions",
         ),
+        # And/Or, Up and Down are hidden from the footer, which has no room for
+        # them at 80 columns next to View and Back. The help screen lists them.
         Binding(
             "m",
             "toggle_match",
             "And/Or",
             id="segment_builder.match",
             tooltip="Switch the group between all of and any of",
+            show=False,
         ),
         Binding(
             "e",
@@ -136,7 +140,12 @@ class SegmentBuilderScreen(LogsteerScreen):
             tooltip="Remove the highlighted item",
         ),
         Binding(
-            "K", "move(-1)", "Up", id="segment_builder.up", tooltip="Move the item up"
+            "K",
+            "move(-1)",
+            "Up",
+            id="segment_builder.up",
+            tooltip="Move the item up",
+            show=False,
         ),
         Binding(
             "J",
@@ -144,6 +153,7 @@ class SegmentBuilderScreen(LogsteerScreen):
             "Down",
             id="segment_builder.down",
             tooltip="Move the item down",
+            show=False,
         ),
         Binding(
             "ctrl+s",
@@ -191,7 +201,7 @@ class SegmentBuilderScreen(LogsteerScreen):
         yield OptionList(id="segment-builder-tree")
         yield Label("", id="segment-builder-count")
         yield StatusBar(database_url(self.runtime.settings, self.runtime.paths))
-        yield Footer()
+        yield Footer(compact=True)
 
     @property
     def outline(self) -> OptionList:
@@ -370,6 +380,7 @@ class SegmentsScreen(LogsteerScreen):
     | escape | Back |
     """
 
+    TITLE = "Segments"
     BINDINGS = [
         Binding(
             "enter",
@@ -416,6 +427,13 @@ class SegmentsScreen(LogsteerScreen):
         def __init__(self, summaries: Sequence[SegmentSummary]) -> None:
             super().__init__()
             self.summaries = summaries
+
+    class DeleteChecked(Message):
+        """No schedule sends to the segment ``name``, so it may be deleted."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
 
     class Loaded(Message):
         """A saved segment read for ``purpose``: "open" or "edit"."""
@@ -560,15 +578,24 @@ class SegmentsScreen(LogsteerScreen):
 
     def action_delete(self) -> None:
         summary = self.highlighted()
-        if summary is None:
-            return
+        if summary is not None:
+            # A segment that schedules send to is refused before the question.
+            self._check_delete(summary.name)
+
+    @work(group="segments-change", exit_on_error=False)
+    async def _check_delete(self, name: str) -> None:
+        await segment_service(self.runtime).check_deletable(name)
+        self.post_message(self.DeleteChecked(name))
+
+    def on_segments_screen_delete_checked(self, message: DeleteChecked) -> None:
+        name = message.name
 
         def delete_if_confirmed(confirmed: bool | None) -> None:
             if confirmed:
-                self._change(summary.name, "delete")
+                self._change(name, "delete")
 
         self.app.push_screen(
-            ConfirmScreen(f"Delete the segment {summary.name}? Its contacts stay."),
+            ConfirmScreen(f"Delete the segment {name}? Its contacts stay."),
             delete_if_confirmed,
         )
 
