@@ -348,13 +348,18 @@ class Template(Base):
 
 
 class ScheduleStatus(enum.StrEnum):
-    """The stage of a schedule. The scheduler wakes active schedules only."""
+    """The stage of a schedule. The scheduler wakes active schedules only.
+
+    ``failed`` is a schedule that can never send again, because its segment was
+    deleted. The note of its last run gives the reason.
+    """
 
     ACTIVE = "active"
     PAUSED = "paused"
     CANCELLED = "cancelled"
     FINISHED = "finished"
     MISSED = "missed"
+    FAILED = "failed"
 
 
 class ScheduleRunStatus(enum.StrEnum):

@@ -41,6 +41,7 @@ from logsteer_tui.db.models import (
     ScheduleRunStatus,
     SchedulerWorker,
     ScheduleStatus,
+    Segment,
     Template,
 )
 from logsteer_tui.db.types import utc_now
@@ -76,6 +77,7 @@ MAX_DUE_TIMES = 50
 STOP_TIMEOUT_SECONDS = 10.0
 RUN_NOT_SENT = "Run not sent"
 TEMPLATE_NOT_SAVED = "Template not saved"
+PLAN_AGAIN = "Cancel the schedule and plan it again for another segment."
 
 
 @dataclass(frozen=True)
@@ -279,6 +281,13 @@ class SchedulerService:
         async with self._sessions() as session, session.begin():
             schedule = await self._get(session, schedule_id)
             self._require(schedule, {ScheduleStatus.PAUSED}, "resumed")
+            if await _segment_gone(session, schedule):
+                raise ScheduleError(
+                    f"The segment {schedule.segment_name!r} of schedule "
+                    f"{schedule_id} was deleted, so the schedule cannot be "
+                    f"resumed. {PLAN_AGAIN}",
+                    "Schedule not resumed",
+                )
             runs = await self._set_runs(
                 session,
                 schedule_id,
@@ -308,7 +317,12 @@ class SchedulerService:
             schedule = await self._get(session, schedule_id)
             self._require(
                 schedule,
-                {ScheduleStatus.ACTIVE, ScheduleStatus.PAUSED, ScheduleStatus.MISSED},
+                {
+                    ScheduleStatus.ACTIVE,
+                    ScheduleStatus.PAUSED,
+                    ScheduleStatus.MISSED,
+                    ScheduleStatus.FAILED,
+                },
                 "cancelled",
             )
             schedule.status = ScheduleStatus.CANCELLED
@@ -355,6 +369,13 @@ class SchedulerService:
                     "`logsteer schedule history SCHEDULE_ID`."
                 )
             schedule = await self._get(session, run.schedule_id)
+            if await _segment_gone(session, schedule):
+                raise ScheduleError(
+                    f"The segment {schedule.segment_name!r} of schedule "
+                    f"{schedule.id} was deleted, so run {run_id} cannot be sent. "
+                    f"{PLAN_AGAIN}",
+                    RUN_NOT_SENT,
+                )
             if schedule.status is ScheduleStatus.CANCELLED:
                 raise ScheduleError(
                     f"Schedule {schedule.id} is cancelled, so run {run_id} cannot "
@@ -588,6 +609,7 @@ class SchedulerService:
         """Settle crashed sends, resume running runs and sync the jobs."""
         for run_id in await self.engine.recover(self.lease):
             log.info("Resuming run %s after a stopped worker", run_id)
+        await self._fail_stranded()
         async with self._sessions() as session:
             schedules = list(
                 (
@@ -612,6 +634,41 @@ class SchedulerService:
         for run_id in running:
             self._start_run(run_id)
 
+    async def _fail_stranded(self) -> None:
+        """Fail active schedules that have no next run and no segment.
+
+        Before the check in fire(), such a schedule stayed active after its run
+        failed for the deleted segment, and it would never fire again.
+        """
+        async with self._sessions() as session, session.begin():
+            candidates = await session.scalars(
+                select(Schedule).where(
+                    Schedule.status == ScheduleStatus.ACTIVE,
+                    Schedule.next_run_at.is_(None),
+                )
+            )
+            stranded = []
+            for schedule in candidates.all():
+                open_runs = await session.scalar(
+                    select(func.count()).where(
+                        ScheduleRun.schedule_id == schedule.id,
+                        ScheduleRun.status.in_(
+                            [ScheduleRunStatus.RUNNING, ScheduleRunStatus.PAUSED]
+                        ),
+                    )
+                )
+                if not open_runs and await _segment_gone(session, schedule):
+                    schedule.status = ScheduleStatus.FAILED
+                    schedule.updated_at = utc_now()
+                    stranded.append(schedule)
+        for schedule in stranded:
+            log.warning(
+                "Schedule %s failed: its segment %r was deleted",
+                schedule.id,
+                schedule.segment_name,
+            )
+            self._changed(schedule)
+
     def running_tasks(self) -> dict[int, asyncio.Task[None]]:
         return dict(self._tasks)
 
@@ -631,22 +688,84 @@ class SchedulerService:
                 or schedule.next_run_at > now + timedelta(seconds=1)
             ):
                 return []
-            due, following = self._due_times(schedule, now)
-            grace = timedelta(seconds=schedule.grace_seconds)
-            to_start: list[int] = []
-            for index, planned in enumerate(due):
-                newest = index == len(due) - 1
-                missed = now - planned > grace or not newest
-                run_id = await self._insert_run(session, schedule, planned, missed, now)
-                if run_id is not None and not missed:
-                    to_start.append(run_id)
-            schedule.next_run_at = following
-            if following is None and not to_start:
-                schedule.status = ScheduleStatus.MISSED
+            if await _segment_gone(session, schedule):
+                await self._fail_for_segment(session, schedule, now)
+                to_start: list[int] = []
+            else:
+                to_start = await self._insert_due_runs(session, schedule, now)
         self._changed(schedule)
         for run_id in to_start:
             self._start_run(run_id)
         return to_start
+
+    async def _insert_due_runs(
+        self, session: AsyncSession, schedule: Schedule, now: datetime
+    ) -> list[int]:
+        """Insert the runs due for ``schedule``; return the ids of those to send."""
+        due, following = self._due_times(schedule, now)
+        grace = timedelta(seconds=schedule.grace_seconds)
+        to_start: list[int] = []
+        for index, planned in enumerate(due):
+            newest = index == len(due) - 1
+            missed = now - planned > grace or not newest
+            run_id = await self._insert_run(session, schedule, planned, missed, now)
+            if run_id is not None and not missed:
+                to_start.append(run_id)
+        schedule.next_run_at = following
+        if following is None and not to_start:
+            schedule.status = ScheduleStatus.MISSED
+        return to_start
+
+    async def _fail_for_segment(
+        self, session: AsyncSession, schedule: Schedule, now: datetime
+    ) -> None:
+        """Record a failed run saying the segment is gone, and fail the schedule.
+
+        The schedule can never send again, so it leaves the active ones instead
+        of staying active with no next run.
+        """
+        note = (
+            f"The segment {schedule.segment_name!r} of schedule {schedule.id} was "
+            f"deleted, so there is nobody to send to. {PLAN_AGAIN}"
+        )
+        if schedule.next_run_at is not None:
+            run = ScheduleRun(
+                schedule_id=schedule.id,
+                planned_at=schedule.next_run_at,
+                status=ScheduleRunStatus.FAILED,
+                started_at=now,
+                finished_at=now,
+                note=note,
+            )
+            try:
+                async with session.begin_nested():
+                    session.add(run)
+                    await session.flush()
+            except IntegrityError:
+                # Another process recorded this planned time first.
+                pass
+        schedule.status = ScheduleStatus.FAILED
+        schedule.next_run_at = None
+        schedule.updated_at = utc_now()
+        log.error("Schedule %s failed: %s", schedule.id, note)
+
+    async def _fail_if_segment_gone(self, run_id: int) -> None:
+        """Fail the schedule of a run that failed because its segment is gone."""
+        async with self._sessions() as session, session.begin():
+            run = await session.get(ScheduleRun, run_id)
+            if run is None or run.status is not ScheduleRunStatus.FAILED:
+                return
+            schedule = await session.get(
+                Schedule, run.schedule_id, with_for_update=True
+            )
+            if (
+                schedule is None
+                or schedule.status is not ScheduleStatus.ACTIVE
+                or not await _segment_gone(session, schedule)
+            ):
+                return
+            await self._fail_for_segment(session, schedule, utc_now())
+        self._changed(schedule)
 
     def _due_times(
         self, schedule: Schedule, now: datetime
@@ -728,6 +847,7 @@ class SchedulerService:
     async def _drive(self, run_id: int) -> None:
         try:
             await self.engine.run(run_id)
+            await self._fail_if_segment_gone(run_id)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -742,6 +862,7 @@ class SchedulerService:
         beating = asyncio.get_running_loop().create_task(self._beat_until_done())
         try:
             await self.engine.run(run_id)
+            await self._fail_if_segment_gone(run_id)
         finally:
             beating.cancel()
             await asyncio.gather(beating, return_exceptions=True)
@@ -876,6 +997,20 @@ class SchedulerService:
                 update(ScheduleRun).where(ScheduleRun.id.in_(ids)).values(**values)
             )
         return ids
+
+
+async def _segment_gone(session: AsyncSession, schedule: Schedule) -> bool:
+    """Return whether ``schedule`` sends to a segment that no longer exists.
+
+    A schedule for marked contacts needs no segment. A deleted segment leaves
+    segment_id NULL (ON DELETE SET NULL) or, where foreign keys are not
+    enforced, pointing at no row.
+    """
+    if schedule.contact_ids is not None:
+        return False
+    if schedule.segment_id is None:
+        return True
+    return await session.get(Segment, schedule.segment_id) is None
 
 
 def _same_date(trigger: Any, run_date: datetime | None) -> bool:

@@ -25,6 +25,7 @@ from logsteer_tui.services.segments.operators import (
 from logsteer_tui.services.segments.service import (
     SavedSegment,
     SegmentExistsError,
+    SegmentInUseError,
     SegmentRow,
     SegmentService,
     SegmentSort,
@@ -42,6 +43,7 @@ __all__ = [
     "SavedSegment",
     "SegmentDefinitionError",
     "SegmentExistsError",
+    "SegmentInUseError",
     "SegmentRow",
     "SegmentService",
     "SegmentSort",

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from logsteer_tui.config import Settings
-from logsteer_tui.db.models import Contact, Segment
+from logsteer_tui.db.models import Contact, Schedule, ScheduleStatus, Segment
 from logsteer_tui.db.types import utc_now
 from logsteer_tui.errors import LogsteerError, NotFoundError, ValidationError
 from logsteer_tui.services.contacts import PageCursor, search_condition
@@ -49,6 +49,22 @@ AFTER_ID = "after_id"
 
 class SegmentExistsError(LogsteerError):
     title = "Segment exists"
+
+
+class SegmentInUseError(LogsteerError):
+    """A delete of a segment that schedules still send to."""
+
+    title = "Segment not deleted"
+
+
+# Schedules in these states may still send to their segment, so it stays.
+SCHEDULES_USING_SEGMENT = (
+    ScheduleStatus.ACTIVE,
+    ScheduleStatus.PAUSED,
+    ScheduleStatus.MISSED,
+)
+# Schedules named in the message of a refused delete; the rest are counted.
+MAX_SCHEDULES_NAMED = 5
 
 
 class SegmentSort(enum.StrEnum):
@@ -455,10 +471,46 @@ class SegmentService:
         return saved
 
     async def delete(self, name: str) -> None:
+        """Delete the segment; raise SegmentInUseError while schedules use it."""
         async with self._sessions() as session, session.begin():
             segment = await self._find(session, name)
+            await self._require_unused(session, segment)
             await session.delete(segment)
         log.info("Deleted segment %r", name)
+
+    async def check_deletable(self, name: str) -> None:
+        """Raise what delete() would raise now, changing nothing."""
+        async with self._sessions() as session:
+            await self._require_unused(session, await self._find(session, name))
+
+    async def _require_unused(self, session: AsyncSession, segment: Segment) -> None:
+        candidates = await session.scalars(
+            select(Schedule)
+            .where(
+                Schedule.segment_id == segment.id,
+                Schedule.status.in_(SCHEDULES_USING_SEGMENT),
+            )
+            .order_by(Schedule.id)
+        )
+        # A schedule for marked contacts keeps the segment only as its origin.
+        using = [schedule for schedule in candidates if schedule.contact_ids is None]
+        if not using:
+            return
+        named = ", ".join(
+            f"{schedule.id} ({schedule.status.value})"
+            for schedule in using[:MAX_SCHEDULES_NAMED]
+        )
+        if len(using) > MAX_SCHEDULES_NAMED:
+            named += f" and {len(using) - MAX_SCHEDULES_NAMED} more"
+        several = len(using) > 1
+        raise SegmentInUseError(
+            f"Segment {segment.name!r} is not deleted because "
+            f"{'schedules' if several else 'schedule'} {named} "
+            f"{'send' if several else 'sends'} to it. Cancel "
+            f"{'them' if several else 'it'} first (`logsteer schedule cancel ID`, "
+            "or c on the Schedules screen), and plan the messages again for "
+            "another segment if they should still go out."
+        )
 
     async def _find(self, session: AsyncSession, name: str) -> Segment:
         segment = await session.scalar(
