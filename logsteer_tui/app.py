@@ -416,7 +416,8 @@ class LogsteerApp(App[int]):
             if count:
                 self.notify(
                     f"Saved {count} schedule{'s' if count != 1 else ''} for "
-                    f"{target.label}. Press f8 to follow them."
+                    f"{target.label}. Press f8 to follow "
+                    f"{'them' if count != 1 else 'it'}."
                 )
 
         self.push_screen(ScheduleFormScreen(self.runtime, target), saved)

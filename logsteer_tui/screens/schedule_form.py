@@ -79,7 +79,8 @@ def confirm_question(messages: Sequence[PlannedMessage], zone: ZoneInfo) -> str:
     first = min(message.plan.first_run for message in messages).astimezone(zone)
     question = (
         f"Save {count} schedule{'s' if count != 1 else ''}: {contacts:,} "
-        f"contact{'s' if contacts != 1 else ''}, {parts:,} SMS parts in total, "
+        f"contact{'s' if contacts != 1 else ''}, {parts:,} SMS "
+        f"part{'s' if parts != 1 else ''} in total, "
         f"first at {first:%a %Y-%m-%d %H:%M}?"
     )
     failing = sum(sum(message.preview.failed.values()) for message in messages)

@@ -77,7 +77,7 @@ class SchedulePreview:
         return lines
 
     def _parts_text(self) -> str:
-        text = f"{self.parts:,} SMS parts"
+        text = f"{self.parts:,} SMS part{'s' if self.parts != 1 else ''}"
         if self.encodings:
             by_encoding = ", ".join(
                 f"{count:,} in {encoding}"
