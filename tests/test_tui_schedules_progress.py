@@ -19,6 +19,7 @@ from logsteer_tui.db.models import Contact, Schedule, ScheduleRun, ScheduleRunSt
 from logsteer_tui.db.types import utc_now
 from logsteer_tui.runtime import Runtime
 from logsteer_tui.screens.browser import BrowserScreen
+from logsteer_tui.screens.confirm import ConfirmScreen
 from logsteer_tui.screens.schedules import (
     DeliveriesScreen,
     ScheduleFormScreen,
@@ -253,3 +254,32 @@ async def test_detail_line_and_footer(runtime: Runtime) -> None:
         ]
         for description in ("New", "Pause", "Send now", "Not sent", "Back", "Keys"):
             assert description in shown, shown
+
+
+async def test_missed_run_explains_itself(runtime: Runtime) -> None:
+    await add_people(runtime, 1)
+    schedule_id = await create(runtime, "Hi")
+    await runtime.schedules.fire(schedule_id, now=utc_now() + timedelta(days=2))
+    (run,) = await runtime.schedules.history(schedule_id)
+    assert run.status is ScheduleRunStatus.MISSED
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        screen = await open_schedules(app, pilot)
+        runs = screen.query_one("#schedules-runs", DataTable)
+        await settle(pilot, lambda: runs.row_count == 1)
+        await pilot.press("d")
+        await settle(pilot, lambda: isinstance(app.screen, DeliveriesScreen))
+        hint = app.screen.query_one("#deliveries-hint", Label)
+        await settle(pilot, lambda: "No contact is listed" in str(hint.content))
+        assert "missed run. Missed: nothing was running at" in str(hint.content)
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen is screen)
+
+        await pilot.press("s")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        question = app.screen.question  # type: ignore[attr-defined]
+        assert question == (
+            f"Send run ID {run.id} now? It never started, so it sends to every "
+            "contact its schedule has now."
+        )
+        assert "interrupted" not in question

@@ -188,7 +188,8 @@ class DeliveriesScreen(ModalScreen[None]):
             return
         run = self.schedule_run
         self.query_one("#deliveries-hint", Label).update(
-            f"The run {run.status.value}: {' '.join(run.note.split())}"
+            f"No contact is listed for this {run.status.value} run. "
+            f"{' '.join(run.note.split())}"
             if run.note
             else "Every contact of this run got the SMS, or none is left to send."
         )
