@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from conftest import TERMINAL_SIZE
 from pilot import settle
-from test_segments_data import segment_service
+from test_segments_data import add_contact, add_order, segment_service
 from test_segments_tui import add_people, label_text, open_segments, pick
 from textual.geometry import Region
 from textual.pilot import Pilot
@@ -16,6 +18,7 @@ from logsteer_tui.runtime import Runtime
 from logsteer_tui.screens.segment_dialogs import ConditionScreen, NameScreen
 from logsteer_tui.screens.segments import SegmentBuilderScreen, SegmentsScreen
 from logsteer_tui.services.segments.service import MAX_NAME_LENGTH
+from logsteer_tui.services.segments.values import stored_values
 
 
 async def open_dialog(pilot: Pilot[int]) -> ConditionScreen:
@@ -234,3 +237,44 @@ async def test_name_dialog_keeps_rejected_name(runtime: Runtime) -> None:
 
 def screen_names(screen: SegmentsScreen) -> list[str]:
     return [summary.name for summary in screen.summaries]
+
+
+async def test_order_status_suggests_stored(runtime: Runtime) -> None:
+    now = datetime.now(UTC)
+    ana = await add_contact(runtime, first_name="Ana")
+    await add_order(runtime, ana, 1_000, now, status="shipped")
+    await add_order(runtime, ana, 2_000, now, status="shipped")
+    await add_order(runtime, ana, 3_000, now, status="paid")
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        dialog = await open_dialog(pilot)
+        await pick(pilot, "Order status")
+        await settle(
+            pilot,
+            lambda: (
+                "stored values are shipped, paid"
+                in label_text(app, "#segment-value-hint")
+            ),
+        )
+        await pilot.press("tab", "tab")
+        value = dialog.query_one("#segment-value", Input)
+        assert value.has_focus
+        await pilot.press("s", "h")
+        await settle(pilot, lambda: value._suggestion == "shipped")
+        await pilot.press("right")
+        assert value.value == "shipped"
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, SegmentBuilderScreen))
+        builder = app.screen
+        assert isinstance(builder, SegmentBuilderScreen)
+        assert builder.definition.conditions[0].to_json() == {
+            "field": "order.status",
+            "operator": "equals",
+            "value": "shipped",
+        }
+
+
+async def test_stored_values_of_other_fields(runtime: Runtime) -> None:
+    await add_contact(runtime, first_name="Ana")
+    assert await stored_values(runtime.sessions, "first_name") == []
+    assert await stored_values(runtime.sessions, "order.status") == []

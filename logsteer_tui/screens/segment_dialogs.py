@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
-from textual import on
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
+from textual.suggester import SuggestFromList
 from textual.widgets import Button, Footer, Input, Label, Select
+from textual.worker import Worker
 
 from logsteer_tui.errors import ValidationError, shown_value
 from logsteer_tui.services.segments import (
@@ -28,6 +32,11 @@ from logsteer_tui.services.segments import (
 )
 from logsteer_tui.services.segments.operators import PAIR_SEPARATOR
 from logsteer_tui.services.segments.service import MAX_NAME_LENGTH, check_name
+from logsteer_tui.services.segments.values import SUGGESTED_FIELDS, stored_values
+from logsteer_tui.widgets.worker_errors import report_worker_error
+
+# The stored values that the value hint names; the suggester offers them all.
+MAX_HINTED_VALUES = 6
 
 
 class NameScreen(ModalScreen[str | None]):
@@ -155,6 +164,8 @@ class ConditionScreen(ModalScreen[Condition | None]):
     """Picks a field, an operator and a value; dismisses with a checked Condition.
 
     Fields with a known set of values, and flags, take the value from a list.
+    With ``sessions``, free-text fields such as the order status suggest the
+    values stored in the database while the user types.
 
     | Key | Action |
     | --- | --- |
@@ -182,9 +193,22 @@ class ConditionScreen(ModalScreen[Condition | None]):
         ),
     ]
 
-    def __init__(self, condition: Condition | None = None) -> None:
+    class ValuesLoaded(Message):
+        def __init__(self, field: str, values: Sequence[str]) -> None:
+            super().__init__()
+            self.field = field
+            self.values = values
+
+    def __init__(
+        self,
+        condition: Condition | None = None,
+        sessions: async_sessionmaker[AsyncSession] | None = None,
+    ) -> None:
         super().__init__()
         self.condition = condition
+        self.sessions = sessions
+        # The stored values of each suggested field, once read.
+        self.stored: dict[str, Sequence[str]] = {}
 
     def compose(self) -> ComposeResult:
         start = self.condition
@@ -251,7 +275,32 @@ class ConditionScreen(ModalScreen[Condition | None]):
         ]
         select.set_options(options)
         select.value = selected.value if selected is not None else options[0][1]
+        self._suggest(field)
         self._show_hint()
+
+    def _suggest(self, field: str) -> None:
+        value_input = self.query_one("#segment-value", Input)
+        values = self.stored.get(field, ())
+        value_input.suggester = (
+            SuggestFromList(values, case_sensitive=False) if values else None
+        )
+        if field in SUGGESTED_FIELDS and field not in self.stored and self.sessions:
+            self._load_values(field)
+
+    @work(group="segment-condition-values", exit_on_error=False)
+    async def _load_values(self, field: str) -> None:
+        assert self.sessions is not None
+        values = await stored_values(self.sessions, field)
+        self.post_message(self.ValuesLoaded(field, values))
+
+    def on_condition_screen_values_loaded(self, message: ValuesLoaded) -> None:
+        self.stored[message.field] = message.values
+        if self.query_one("#segment-field", Select).value == message.field:
+            self._suggest(message.field)
+            self._show_hint()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        report_worker_error(self, event)
 
     def _fill_choices(self, spec: FieldSpec) -> None:
         choice = self.query_one("#segment-choice", Select)
@@ -292,6 +341,12 @@ class ConditionScreen(ModalScreen[Condition | None]):
             return
         shape = OPERATOR_INFO[Operator(operator)].shape
         value_input.disabled = shape is ValueShape.NONE
+        values = self.stored.get(field, ())
+        if values and shape is ValueShape.SINGLE:
+            named = ", ".join(values[:MAX_HINTED_VALUES])
+            more = ", …" if len(values) > MAX_HINTED_VALUES else ""
+            hint.update(f"Value: text; stored values are {named}{more}")
+            return
         hint.update(f"Value: {value_hint(FIELDS[field], shape)}")
 
     @on(Input.Submitted, "#segment-value, #segment-currency")

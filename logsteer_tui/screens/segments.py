@@ -268,7 +268,7 @@ class SegmentBuilderScreen(LogsteerScreen):
             if condition is not None:
                 self._edit(*append_to(self.definition, group_path, condition))
 
-        self.app.push_screen(ConditionScreen(), add)
+        self.app.push_screen(ConditionScreen(None, self.runtime.sessions), add)
 
     def action_add_group(self) -> None:
         group_path = group_path_of(self.definition, self.highlighted_path())
@@ -293,7 +293,7 @@ class SegmentBuilderScreen(LogsteerScreen):
             if condition is not None:
                 self._edit(replace_at(self.definition, path, condition), path)
 
-        self.app.push_screen(ConditionScreen(item), change)
+        self.app.push_screen(ConditionScreen(item, self.runtime.sessions), change)
 
     @on(OptionList.OptionSelected, "#segment-builder-tree")
     def _selected(self, event: OptionList.OptionSelected) -> None:
