@@ -280,5 +280,18 @@ async def test_tui_shows_failed_schedule_and_note(zagreb: Runtime) -> None:
         hint = app.screen.query_one("#deliveries-hint", Label)
         await settle(pilot, lambda: "was deleted" in str(hint.content))
         text = str(hint.content)
-    assert text.startswith("The run failed: The segment 'Zagreb buyers' of schedule")
+    assert f"The segment 'Zagreb buyers' of schedule {schedule_id} was deleted" in text
     assert "Every contact of this run got the SMS" not in text
+
+
+async def test_edit_without_segment_refused(zagreb: Runtime) -> None:
+    schedule_id = await create(zagreb)
+    await remove_segment_row(zagreb)
+    with pytest.raises(ScheduleError) as caught:
+        await zagreb.schedules.editable(schedule_id)
+    assert caught.value.title == "Schedule not editable"
+    assert caught.value.message == (
+        f"The segment 'Zagreb buyers' of schedule {schedule_id} was deleted, so "
+        "the schedule cannot be edited. Cancel the schedule and plan it again "
+        "for another segment."
+    )

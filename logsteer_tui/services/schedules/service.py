@@ -41,7 +41,6 @@ from logsteer_tui.db.models import (
     ScheduleRunStatus,
     SchedulerWorker,
     ScheduleStatus,
-    Segment,
     Template,
 )
 from logsteer_tui.db.types import utc_now
@@ -52,6 +51,12 @@ from logsteer_tui.services.schedules.engine import (
     RunEngine,
     RunProgress,
     set_exact_counts,
+)
+from logsteer_tui.services.schedules.orphans import (
+    PLAN_AGAIN,
+    fail_for_segment,
+    fail_stranded,
+    segment_gone,
 )
 from logsteer_tui.services.schedules.planning import (
     NOT_SAVED,
@@ -77,7 +82,6 @@ MAX_DUE_TIMES = 50
 STOP_TIMEOUT_SECONDS = 10.0
 RUN_NOT_SENT = "Run not sent"
 TEMPLATE_NOT_SAVED = "Template not saved"
-PLAN_AGAIN = "Cancel the schedule and plan it again for another segment."
 
 
 @dataclass(frozen=True)
@@ -254,6 +258,12 @@ class SchedulerService:
                 "be edited. Plan a new one.",
                 title,
             )
+        if await segment_gone(session, schedule):
+            raise ScheduleError(
+                f"The segment {schedule.segment_name!r} of schedule {schedule.id} "
+                f"was deleted, so the schedule cannot be edited. {PLAN_AGAIN}",
+                title,
+            )
 
     async def pause(self, schedule_id: int) -> None:
         """Stop firing the schedule and stop sending its running runs.
@@ -281,7 +291,7 @@ class SchedulerService:
         async with self._sessions() as session, session.begin():
             schedule = await self._get(session, schedule_id)
             self._require(schedule, {ScheduleStatus.PAUSED}, "resumed")
-            if await _segment_gone(session, schedule):
+            if await segment_gone(session, schedule):
                 raise ScheduleError(
                     f"The segment {schedule.segment_name!r} of schedule "
                     f"{schedule_id} was deleted, so the schedule cannot be "
@@ -369,7 +379,7 @@ class SchedulerService:
                     "`logsteer schedule history SCHEDULE_ID`."
                 )
             schedule = await self._get(session, run.schedule_id)
-            if await _segment_gone(session, schedule):
+            if await segment_gone(session, schedule):
                 raise ScheduleError(
                     f"The segment {schedule.segment_name!r} of schedule "
                     f"{schedule.id} was deleted, so run {run_id} cannot be sent. "
@@ -635,38 +645,9 @@ class SchedulerService:
             self._start_run(run_id)
 
     async def _fail_stranded(self) -> None:
-        """Fail active schedules that have no next run and no segment.
-
-        Before the check in fire(), such a schedule stayed active after its run
-        failed for the deleted segment, and it would never fire again.
-        """
         async with self._sessions() as session, session.begin():
-            candidates = await session.scalars(
-                select(Schedule).where(
-                    Schedule.status == ScheduleStatus.ACTIVE,
-                    Schedule.next_run_at.is_(None),
-                )
-            )
-            stranded = []
-            for schedule in candidates.all():
-                open_runs = await session.scalar(
-                    select(func.count()).where(
-                        ScheduleRun.schedule_id == schedule.id,
-                        ScheduleRun.status.in_(
-                            [ScheduleRunStatus.RUNNING, ScheduleRunStatus.PAUSED]
-                        ),
-                    )
-                )
-                if not open_runs and await _segment_gone(session, schedule):
-                    schedule.status = ScheduleStatus.FAILED
-                    schedule.updated_at = utc_now()
-                    stranded.append(schedule)
+            stranded = await fail_stranded(session)
         for schedule in stranded:
-            log.warning(
-                "Schedule %s failed: its segment %r was deleted",
-                schedule.id,
-                schedule.segment_name,
-            )
             self._changed(schedule)
 
     def running_tasks(self) -> dict[int, asyncio.Task[None]]:
@@ -688,8 +669,8 @@ class SchedulerService:
                 or schedule.next_run_at > now + timedelta(seconds=1)
             ):
                 return []
-            if await _segment_gone(session, schedule):
-                await self._fail_for_segment(session, schedule, now)
+            if await segment_gone(session, schedule):
+                await fail_for_segment(session, schedule, now)
                 to_start: list[int] = []
             else:
                 to_start = await self._insert_due_runs(session, schedule, now)
@@ -716,39 +697,6 @@ class SchedulerService:
             schedule.status = ScheduleStatus.MISSED
         return to_start
 
-    async def _fail_for_segment(
-        self, session: AsyncSession, schedule: Schedule, now: datetime
-    ) -> None:
-        """Record a failed run saying the segment is gone, and fail the schedule.
-
-        The schedule can never send again, so it leaves the active ones instead
-        of staying active with no next run.
-        """
-        note = (
-            f"The segment {schedule.segment_name!r} of schedule {schedule.id} was "
-            f"deleted, so there is nobody to send to. {PLAN_AGAIN}"
-        )
-        if schedule.next_run_at is not None:
-            run = ScheduleRun(
-                schedule_id=schedule.id,
-                planned_at=schedule.next_run_at,
-                status=ScheduleRunStatus.FAILED,
-                started_at=now,
-                finished_at=now,
-                note=note,
-            )
-            try:
-                async with session.begin_nested():
-                    session.add(run)
-                    await session.flush()
-            except IntegrityError:
-                # Another process recorded this planned time first.
-                pass
-        schedule.status = ScheduleStatus.FAILED
-        schedule.next_run_at = None
-        schedule.updated_at = utc_now()
-        log.error("Schedule %s failed: %s", schedule.id, note)
-
     async def _fail_if_segment_gone(self, run_id: int) -> None:
         """Fail the schedule of a run that failed because its segment is gone."""
         async with self._sessions() as session, session.begin():
@@ -761,10 +709,10 @@ class SchedulerService:
             if (
                 schedule is None
                 or schedule.status is not ScheduleStatus.ACTIVE
-                or not await _segment_gone(session, schedule)
+                or not await segment_gone(session, schedule)
             ):
                 return
-            await self._fail_for_segment(session, schedule, utc_now())
+            await fail_for_segment(session, schedule, utc_now())
         self._changed(schedule)
 
     def _due_times(
@@ -997,20 +945,6 @@ class SchedulerService:
                 update(ScheduleRun).where(ScheduleRun.id.in_(ids)).values(**values)
             )
         return ids
-
-
-async def _segment_gone(session: AsyncSession, schedule: Schedule) -> bool:
-    """Return whether ``schedule`` sends to a segment that no longer exists.
-
-    A schedule for marked contacts needs no segment. A deleted segment leaves
-    segment_id NULL (ON DELETE SET NULL) or, where foreign keys are not
-    enforced, pointing at no row.
-    """
-    if schedule.contact_ids is not None:
-        return False
-    if schedule.segment_id is None:
-        return True
-    return await session.get(Segment, schedule.segment_id) is None
 
 
 def _same_date(trigger: Any, run_date: datetime | None) -> bool:
