@@ -17,6 +17,7 @@ from logsteer_tui.app import LogsteerApp
 from logsteer_tui.runtime import Runtime
 from logsteer_tui.screens.segment_dialogs import ConditionScreen, NameScreen
 from logsteer_tui.screens.segments import SegmentBuilderScreen, SegmentsScreen
+from logsteer_tui.services.segments.operators import MAX_TEXT_LENGTH
 from logsteer_tui.services.segments.service import MAX_NAME_LENGTH
 from logsteer_tui.services.segments.values import stored_values
 
@@ -167,6 +168,13 @@ async def test_long_value_error_keeps_reason(runtime: Runtime) -> None:
         assert error.endswith("compare a shorter part with contains")
         assert dialog_region(dialog).contains_region(error_label.region)
         assert error_label.region.height <= 3
+
+        # Typed or pasted text stops at the limit of a text value.
+        value = dialog.query_one("#segment-value", Input)
+        value.value = "y" * (MAX_TEXT_LENGTH - 2)
+        value.focus()
+        await pilot.press("end", *"zzzzz")
+        assert value.value == "y" * (MAX_TEXT_LENGTH - 2) + "zz"
 
 
 async def test_range_and_days_errors(runtime: Runtime) -> None:

@@ -30,7 +30,7 @@ from logsteer_tui.services.segments import (
     value_from_text,
     value_to_text,
 )
-from logsteer_tui.services.segments.operators import PAIR_SEPARATOR
+from logsteer_tui.services.segments.operators import MAX_TEXT_LENGTH, PAIR_SEPARATOR
 from logsteer_tui.services.segments.service import MAX_NAME_LENGTH, check_name
 from logsteer_tui.services.segments.values import SUGGESTED_FIELDS, stored_values
 from logsteer_tui.widgets.worker_errors import report_worker_error
@@ -228,6 +228,7 @@ class ConditionScreen(ModalScreen[Condition | None]):
                 placeholder="Value",
                 id="segment-value",
                 compact=True,
+                max_length=MAX_TEXT_LENGTH,
             )
             choice: Select[str] = Select(
                 [], prompt="Value", id="segment-choice", compact=True
