@@ -175,6 +175,8 @@ class BrowserScreen(LogsteerScreen):
             tooltip="Delete the highlighted contact, after a confirmation",
             show=False,
         ),
+        # Priority, so a burst such as "/ana" over a slow link focuses the
+        # search before "a" reaches the table, where it means New contact.
         Binding(
             "slash",
             "search",
@@ -182,6 +184,7 @@ class BrowserScreen(LogsteerScreen):
             id="browser.search",
             tooltip="Type to filter by name, phone or email",
             show=False,
+            priority=True,
         ),
         Binding(
             "escape",
@@ -549,8 +552,16 @@ class BrowserScreen(LogsteerScreen):
 
     # Actions.
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # In the search field itself "/" is text to type.
+        if action == "search":
+            return not self.query_one("#browser-search", Input).has_focus
+        return True
+
     def action_search(self) -> None:
-        self.query_one("#browser-search", Input).focus()
+        # At once, not through focus()'s call_later, so the keys already
+        # queued behind "/" go to the search field.
+        self.set_focus(self.query_one("#browser-search", Input))
 
     def action_focus_results(self) -> None:
         # The table binds down itself, so this runs only from the search field.
