@@ -286,3 +286,55 @@ async def test_stored_values_of_other_fields(runtime: Runtime) -> None:
     await add_contact(runtime, first_name="Ana")
     assert await stored_values(runtime.sessions, "first_name") == []
     assert await stored_values(runtime.sessions, "order.status") == []
+
+
+async def test_edit_keeps_picked_value(runtime: Runtime) -> None:
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        await open_segments(pilot)
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, SegmentBuilderScreen))
+        builder = app.screen
+        assert isinstance(builder, SegmentBuilderScreen)
+        await pilot.press("a")
+        await settle(pilot, lambda: isinstance(app.screen, ConditionScreen))
+        await pick(pilot, "Source")
+        await pilot.press("tab", "tab")
+        await pick(pilot, "import")
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: app.screen is builder)
+
+        await pilot.press("e")
+        await settle(pilot, lambda: isinstance(app.screen, ConditionScreen))
+        dialog = app.screen
+        assert isinstance(dialog, ConditionScreen)
+        button = dialog.query_one("#segment-condition-accept", Button)
+        assert str(button.label) == "Save"
+        assert dialog.query_one("#segment-choice", Select).value == "import"
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: app.screen is builder)
+        assert builder.definition.conditions[0].to_json() == {
+            "field": "source",
+            "operator": "equals",
+            "value": "import",
+        }
+
+
+async def test_save_as_rejects_used_name(runtime: Runtime) -> None:
+    await segment_service(runtime).save("Zagreb", {"match": "and"})
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        await open_segments(pilot)
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, SegmentBuilderScreen))
+        builder = app.screen
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: isinstance(app.screen, NameScreen))
+        await pilot.press(*"Zagreb", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, NameScreen)
+        assert "'Zagreb' exists already" in label_text(app, "#segment-name-error")
+        await pilot.press(*" 2", "enter")
+        await settle(pilot, lambda: app.screen is builder)
+    names = [segment.name for segment in await segment_service(runtime).list_segments()]
+    assert names == ["Zagreb", "Zagreb 2"]

@@ -189,6 +189,11 @@ class SegmentBuilderScreen(LogsteerScreen):
             super().__init__()
             self.name = name
 
+    class NamesListed(Message):
+        def __init__(self, names: Sequence[str]) -> None:
+            super().__init__()
+            self.names = names
+
     def __init__(self, runtime: Runtime, name: str | None, definition: Group) -> None:
         super().__init__(runtime)
         self.segment_name = name
@@ -333,12 +338,22 @@ class SegmentBuilderScreen(LogsteerScreen):
         if self.segment_name:
             self._save(self.segment_name, self.definition)
             return
+        self._ask_name()
 
+    @work(group="segment-builder-names", exit_on_error=False)
+    async def _ask_name(self) -> None:
+        # A save under another segment's name replaces that segment, so a new
+        # segment's name dialog rejects the names in use.
+        saved = await segment_service(self.runtime).list_segments()
+        self.post_message(self.NamesListed([segment.name for segment in saved]))
+
+    def on_segment_builder_screen_names_listed(self, message: NamesListed) -> None:
         def save_as(name: str | None) -> None:
             if name:
                 self._save(name, self.definition)
 
-        self.app.push_screen(NameScreen("Save the segment as"), save_as)
+        dialog = NameScreen("Save the segment as", taken_names=message.names)
+        self.app.push_screen(dialog, save_as)
 
     @work(group="segment-builder-save", exit_on_error=False)
     async def _save(self, name: str, definition: Group) -> None:
