@@ -254,3 +254,19 @@ async def test_two_messages_confirm_totals(runtime: Runtime) -> None:
         await settle(pilot, lambda: isinstance(app.screen, BrowserScreen))
     summaries = await runtime.schedules.summaries()
     assert len(summaries) == 2
+
+
+async def test_save_before_preview_previews_then_asks(runtime: Runtime) -> None:
+    await add_marked_people(runtime)
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        form = await open_form_for_everyone(app, pilot)
+        await pilot.press(*"Reminder", "tab", *"+2h")
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "Message 1" in preview_text(form)
+        question = app.screen.question  # type: ignore[attr-defined]
+        assert "Save 1 schedule: 3 contacts" in question
+        await pilot.press("y")
+        await settle(pilot, lambda: isinstance(app.screen, BrowserScreen))
+    assert len(await runtime.schedules.summaries()) == 1

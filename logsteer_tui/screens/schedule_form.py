@@ -154,6 +154,8 @@ class ScheduleFormScreen(ModalScreen[int]):
         self.editing = editing
         self.target = edit_target(editing) if editing is not None else target
         self.planned: list[PlannedMessage] = []
+        self._save_after_preview = False
+        """Set by ctrl+s before a preview: ask to save once the preview is ready."""
         self.templates: dict[str, str] = {}
         """Bodies of the saved templates, by name."""
 
@@ -411,19 +413,24 @@ class ScheduleFormScreen(ModalScreen[int]):
     def _invalidate(self) -> None:
         # A changed form needs a new preview before it can be saved.
         self.planned = []
+        self._save_after_preview = False
         self.query_one("#schedule-save-button", Button).disabled = True
 
     # Preview.
 
     @on(Button.Pressed, "#schedule-preview-button")
     def action_preview(self) -> None:
+        self._start_preview()
+
+    def _start_preview(self) -> bool:
         requests = self.requests()
         if not requests:
             self.notify("Write at least one message first.", severity="warning")
-            return
+            return False
         self.query_one("#schedule-preview", Static).update("Counting …")
         self._show_page(PREVIEW_PAGE)
         self._preview(requests)
+        return True
 
     @work(exclusive=True, group="schedule-form-preview", exit_on_error=False)
     async def _preview(self, requests: list[ScheduleRequest]) -> None:
@@ -454,6 +461,10 @@ class ScheduleFormScreen(ModalScreen[int]):
         self.planned = list(message.messages)
         self.query_one("#schedule-preview", Static).update(message.text)
         self.query_one("#schedule-save-button", Button).disabled = not self.planned
+        if self._save_after_preview:
+            self._save_after_preview = False
+            if self.planned:
+                self.action_save()
 
     def _show_page(self, page: str) -> None:
         self.query_one(ContentSwitcher).current = page
@@ -471,7 +482,8 @@ class ScheduleFormScreen(ModalScreen[int]):
     @on(Button.Pressed, "#schedule-save-button")
     def action_save(self) -> None:
         if not self.planned:
-            self.notify("Preview the messages first (ctrl+r).", severity="warning")
+            # The preview comes first; the question follows once it is ready.
+            self._save_after_preview = self._start_preview()
             return
         if self.editing is not None:
             self._confirm_edit(self.editing.id)
