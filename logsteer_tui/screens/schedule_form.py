@@ -103,6 +103,8 @@ class ScheduleFormScreen(ModalScreen[int]):
     | escape | Back from the preview; else close, asking first when text was typed |
     """
 
+    TITLE = "Plan messages"
+
     BINDINGS = [
         Binding(
             "ctrl+r",

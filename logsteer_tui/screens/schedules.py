@@ -111,6 +111,8 @@ class DeliveriesScreen(ModalScreen[None]):
     | escape | Close |
     """
 
+    TITLE = "Not sent"
+
     BINDINGS = [
         Binding(
             "escape", "close", "Close", id="deliveries.close", tooltip="Close the list"
@@ -225,6 +227,8 @@ class SchedulesScreen(LogsteerScreen):
     | tab | Move between the schedules and their runs |
     | escape | Back |
     """
+
+    TITLE = "Schedules"
 
     BINDINGS = [
         Binding("n", "new", "New", id="schedules.new", tooltip="Plan new messages"),
