@@ -19,30 +19,22 @@ Claims that were never handed to the provider (a pause, a cancel, the app
 stopping, or a heartbeat too late to trust the lease) are given back: pending
 again, or skipped on a cancelled run, with their pending message rows deleted.
 
-A process that dies between 2 and 4 leaves deliveries in sending. ``recover``
-runs in a live process once the dead one's heartbeat is stale: when the
-provider can say what it received (the development provider's outbox), each
-such delivery becomes sent or pending again; otherwise it becomes interrupted,
-because a blind resend could reach the contact twice, and an operator resends
-it with send-now after checking the provider.
+A process that dies between 2 and 4 leaves deliveries in sending. A live
+process settles them once the dead one's heartbeat is stale (recovery.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
-    Table,
     bindparam,
     case,
     delete,
@@ -70,7 +62,6 @@ from logsteer_tui.db.models import (
     Schedule,
     ScheduleRun,
     ScheduleRunStatus,
-    SchedulerWorker,
     ScheduleStatus,
     Segment,
 )
@@ -86,9 +77,19 @@ from logsteer_tui.services.schedules.checks import (
     page_of,
 )
 from logsteer_tui.services.schedules.ratelimit import TokenBucket
+from logsteer_tui.services.schedules.recovery import Recovery
+from logsteer_tui.services.schedules.rows import (
+    CONTACT,
+    DELIVERY,
+    EVENT,
+    MESSAGE,
+    add_counts,
+    exact_counts,
+    set_exact_counts,
+    update_rows,
+)
 from logsteer_tui.services.segments import SegmentService, parse_definition
-from logsteer_tui.services.sms import DevProvider, ProviderError, SmsService
-from logsteer_tui.services.sms.outbox import INTERRUPTED_CODE
+from logsteer_tui.services.sms import ProviderError, SmsService
 from logsteer_tui.services.sms.providers import (
     OPTED_OUT_CODE,
     OutgoingSms,
@@ -113,17 +114,6 @@ BATCH_SECONDS = 2.0
 # Provider results wait at most this long for their batch to fill before they
 # are recorded.
 RECORD_SECONDS = 0.25
-RECOVER_BATCH = 500
-
-INTERRUPTED_REASON = (
-    "The sending process stopped after handing this SMS to the provider and "
-    "before the provider answered, so it may or may not have arrived. Check the "
-    "provider's log, then resend with `logsteer schedule send-now RUN`."
-)
-REQUEUED_TEXT = (
-    "not sent: the sending process stopped before the provider received it; "
-    "the delivery was queued again"
-)
 
 
 @dataclass(frozen=True)
@@ -210,26 +200,6 @@ class RunTargetError(Exception):
     """A run cannot find whom to send to, such as a deleted segment."""
 
 
-def dev_outbox_ids(outbox_file: Path, message_ids: set[int]) -> dict[int, str]:
-    """Map each of ``message_ids`` recorded in the development outbox to its id.
-
-    A line cut short by a crash is not a recorded message and is ignored.
-    """
-    found: dict[int, str] = {}
-    if not outbox_file.exists():
-        return found
-    with outbox_file.open(encoding="utf-8") as file:
-        for line in file:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            message_id = record.get("message_id")
-            if message_id in message_ids:
-                found[message_id] = str(record.get("id", ""))
-    return found
-
-
 class RunEngine:
     """Sends the deliveries of runs through the SMS service's provider.
 
@@ -266,7 +236,7 @@ class RunEngine:
         self._semaphore = asyncio.Semaphore(self._concurrency)
         batch = MAX_BATCH if rate is None else int(rate * BATCH_SECONDS)
         self.batch_size = max(1, min(MAX_BATCH, batch))
-        self._recover_lock = asyncio.Lock()
+        self._recovery = Recovery(sessions, sms, worker_id)
         self._renderer = CachingRenderer()
         self._lease = lease
         self._beat_at: float | None = None
@@ -632,7 +602,7 @@ class RunEngine:
             )
             message_ids = [row.id for row in inserted]
             await self._add_events(session, message_ids, MessageStatus.PENDING)
-            await _update_rows(
+            await update_rows(
                 session,
                 DELIVERY,
                 [
@@ -645,8 +615,8 @@ class RunEngine:
                 unchanged=("updated_at",),
             )
         if outcomes:
-            await _update_rows(session, DELIVERY, outcomes)
-            await _add_counts(
+            await update_rows(session, DELIVERY, outcomes)
+            await add_counts(
                 session,
                 run_id,
                 skipped=sum(
@@ -784,10 +754,8 @@ class RunEngine:
                 if row is not None:
                     rows.append(row)
             if rows:
-                await _update_rows(session, DELIVERY, rows, *mine)
-            await _add_counts(
-                session, run_id, sent=len(successes), failed=len(failures)
-            )
+                await update_rows(session, DELIVERY, rows, *mine)
+            await add_counts(session, run_id, sent=len(successes), failed=len(failures))
         if failures:
             log.warning(
                 "Run %s: %d of %d SMS failed, first: %s",
@@ -829,7 +797,7 @@ class RunEngine:
                 for result in successes
                 if result.reply is not None
             }
-            await _update_rows(
+            await update_rows(
                 session,
                 MESSAGE,
                 [
@@ -930,7 +898,7 @@ class RunEngine:
             )
             if open_count:
                 return False
-            counts = await _exact_counts(session, run_id)
+            counts = await exact_counts(session, run_id)
             finished = await session.execute(
                 update(ScheduleRun)
                 .where(
@@ -986,6 +954,13 @@ class RunEngine:
                 pending,
             )
 
+    async def recover(self, lease: timedelta) -> list[int]:
+        """Settle deliveries left in sending by workers whose heartbeat is stale.
+
+        Returns the ids of the runs touched, so the caller can resume them.
+        """
+        return await self._recovery.recover(lease)
+
     async def _fail_run(self, run_id: int, note: str) -> None:
         async with self._sessions() as session, session.begin():
             await session.execute(
@@ -1001,178 +976,6 @@ class RunEngine:
         log.error("Run %s failed: %s", run_id, note)
         self._hub.publish(_event(await self.progress(run_id)))
 
-    async def recover(self, lease: timedelta) -> list[int]:
-        """Settle deliveries left in sending by workers whose heartbeat is stale.
-
-        Returns the ids of the runs touched, so the caller can resume them.
-        """
-        async with self._recover_lock:
-            return await self._recover(lease)
-
-    async def _recover(self, lease: timedelta) -> list[int]:
-        cutoff = utc_now() - lease
-        live = select(SchedulerWorker.id).where(SchedulerWorker.heartbeat_at >= cutoff)
-        runs: set[int] = set()
-        for _ in range(10_000):
-            async with self._sessions() as session:
-                stale = list(
-                    (
-                        await session.scalars(
-                            select(Delivery)
-                            .where(
-                                Delivery.status == DeliveryStatus.SENDING,
-                                # This worker's own sends are in flight, not lost,
-                                # even when its heartbeat is late.
-                                or_(
-                                    Delivery.claimed_by.is_(None),
-                                    Delivery.claimed_by != self.worker_id,
-                                ),
-                                or_(
-                                    Delivery.claimed_by.is_(None),
-                                    Delivery.claimed_by.not_in(live),
-                                ),
-                            )
-                            .order_by(Delivery.id)
-                            .limit(RECOVER_BATCH)
-                        )
-                    ).all()
-                )
-            if not stale:
-                break
-            await self._settle(stale)
-            runs.update(delivery.run_id for delivery in stale)
-        return sorted(runs)
-
-    async def _settle(self, stale: list[Delivery]) -> None:
-        message_ids = {d.message_id for d in stale if d.message_id is not None}
-        provider = self._sms.provider
-        known: dict[int, str] | None = None
-        if isinstance(provider, DevProvider):
-            known = await asyncio.to_thread(
-                dev_outbox_ids, provider.outbox_file, message_ids
-            )
-        counts = {"requeued": 0, "sent": 0, "interrupted": 0, "skipped": 0}
-        async with self._sessions() as session, session.begin():
-            for delivery in stale:
-                outcome = await self._settle_one(session, delivery, known)
-                counts[outcome] += 1
-        log.warning(
-            "Settled %d deliveries left in sending by a stopped process: %s",
-            len(stale),
-            ", ".join(f"{count} {name}" for name, count in counts.items()),
-        )
-
-    async def _settle_one(
-        self,
-        session: AsyncSession,
-        delivery: Delivery,
-        known: dict[int, str] | None,
-    ) -> str:
-        message = (
-            await session.get(Message, delivery.message_id)
-            if delivery.message_id is not None
-            else None
-        )
-        outcome, values = _settlement(message, known)
-        # Only the stale claim is settled; a row claimed again since is left alone.
-        settled = await session.execute(
-            update(Delivery)
-            .where(
-                Delivery.id == delivery.id,
-                Delivery.status == DeliveryStatus.SENDING,
-                _same(Delivery.claimed_by, delivery.claimed_by),
-                # A claim whose message was written since is not "never sent".
-                _same(Delivery.message_id, delivery.message_id),
-            )
-            .values(updated_at=utc_now(), **values)
-        )
-        if not settled.rowcount:  # type: ignore[attr-defined]
-            return "skipped"
-        if message is None:
-            return outcome
-        if outcome == "sent":
-            assert known is not None
-            if message.provider_message_id is None:
-                message.provider_message_id = known[message.id]
-            await record_status(session, message, MessageStatus.SENT)
-            await _add_counts(session, delivery.run_id, sent=1)
-        else:
-            text = REQUEUED_TEXT if outcome == "requeued" else INTERRUPTED_REASON
-            await record_status(
-                session,
-                message,
-                MessageStatus.ERROR,
-                error_code=INTERRUPTED_CODE,
-                error_text=text,
-            )
-            if outcome == "interrupted":
-                await _add_counts(session, delivery.run_id, failed=1)
-        return outcome
-
-
-def _settlement(
-    message: Message | None, known: dict[int, str] | None
-) -> tuple[str, dict[str, Any]]:
-    """Decide what a delivery left in sending becomes, and its new columns."""
-    if message is None:
-        # Claimed, but the claim's transaction wrote no message: never sent.
-        return "requeued", {"status": DeliveryStatus.PENDING, "claimed_by": None}
-    if known is not None and message.id in known:
-        return "sent", {"status": DeliveryStatus.SENT, "reason": ""}
-    if known is not None:
-        return "requeued", {
-            "status": DeliveryStatus.PENDING,
-            "claimed_by": None,
-            "message_id": None,
-            "reason": REQUEUED_TEXT,
-        }
-    return "interrupted", {
-        "status": DeliveryStatus.INTERRUPTED,
-        "reason": INTERRUPTED_REASON,
-        "error_code": INTERRUPTED_CODE,
-    }
-
-
-# Core tables for batch updates: an ORM update given a list of rows becomes a
-# bulk update by primary key, which is slower and takes no extra conditions.
-CONTACT = cast(Table, Contact.__table__)
-EVENT = cast(Table, MessageStatusEvent.__table__)
-DELIVERY = cast(Table, Delivery.__table__)
-MESSAGE = cast(Table, Message.__table__)
-
-
-async def _update_rows(
-    session: AsyncSession,
-    table: Table,
-    rows: Sequence[dict[str, Any]],
-    *conditions: ColumnElement[bool],
-    unchanged: Sequence[str] = (),
-) -> None:
-    """Update each row by its "id" with one executemany statement.
-
-    Every row has the same keys; ``conditions`` are added to the WHERE clause.
-    The ``unchanged`` columns keep their values instead of taking their
-    onupdate defaults.
-    """
-    keys = [key for key in rows[0] if key != "id"]
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("row_id"), *conditions)
-        .values(
-            {
-                **{key: bindparam(f"new_{key}") for key in keys},
-                **{name: table.c[name] for name in unchanged},
-            }
-        )
-    )
-    await session.execute(
-        statement,
-        [
-            {"row_id": row["id"], **{f"new_{key}": row[key] for key in keys}}
-            for row in rows
-        ],
-    )
-
 
 async def _schedule_of(session: AsyncSession, run_id: int) -> Schedule:
     schedule = await session.scalar(
@@ -1181,53 +984,6 @@ async def _schedule_of(session: AsyncSession, run_id: int) -> Schedule:
     if schedule is None:
         raise LookupError(f"run {run_id} has no schedule")
     return schedule
-
-
-async def _add_counts(
-    session: AsyncSession, run_id: int, sent: int = 0, skipped: int = 0, failed: int = 0
-) -> None:
-    if not (sent or skipped or failed):
-        return
-    await session.execute(
-        update(ScheduleRun)
-        .where(ScheduleRun.id == run_id)
-        .values(
-            sent=ScheduleRun.sent + sent,
-            skipped=ScheduleRun.skipped + skipped,
-            failed=ScheduleRun.failed + failed,
-            updated_at=utc_now(),
-        )
-    )
-
-
-async def set_exact_counts(session: AsyncSession, run_id: int) -> None:
-    """Set the run's counters from its deliveries, as after a cancel."""
-    counts = await _exact_counts(session, run_id)
-    await session.execute(
-        update(ScheduleRun)
-        .where(ScheduleRun.id == run_id)
-        .values(updated_at=utc_now(), **counts)
-    )
-
-
-async def _exact_counts(session: AsyncSession, run_id: int) -> dict[str, int]:
-    rows = await session.execute(
-        select(Delivery.status, func.count())
-        .where(Delivery.run_id == run_id)
-        .group_by(Delivery.status)
-    )
-    by_status = {status: int(count) for status, count in rows.all()}
-    return {
-        "total": sum(by_status.values()),
-        "sent": by_status.get(DeliveryStatus.SENT, 0),
-        "skipped": by_status.get(DeliveryStatus.SKIPPED, 0),
-        "failed": by_status.get(DeliveryStatus.FAILED, 0)
-        + by_status.get(DeliveryStatus.INTERRUPTED, 0),
-    }
-
-
-def _same(column: Any, value: Any) -> ColumnElement[bool]:
-    return column.is_(None) if value is None else column == value  # type: ignore[no-any-return]
 
 
 def _dialect(sessions: async_sessionmaker[AsyncSession]) -> str:

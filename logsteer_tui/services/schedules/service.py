@@ -47,11 +47,7 @@ from logsteer_tui.db.types import utc_now
 from logsteer_tui.errors import NotFoundError
 from logsteer_tui.services.events import EventHub, ScheduleChanged
 from logsteer_tui.services.schedules.checks import CANCELLED, CANCELLED_REASON
-from logsteer_tui.services.schedules.engine import (
-    RunEngine,
-    RunProgress,
-    set_exact_counts,
-)
+from logsteer_tui.services.schedules.engine import RunEngine, RunProgress
 from logsteer_tui.services.schedules.orphans import (
     PLAN_AGAIN,
     fail_for_segment,
@@ -70,6 +66,7 @@ from logsteer_tui.services.schedules.planning import (
 )
 from logsteer_tui.services.schedules.preview import SchedulePreview, build_preview
 from logsteer_tui.services.schedules.recurrence import parse_rule
+from logsteer_tui.services.schedules.rows import set_exact_counts
 from logsteer_tui.services.schedules.timing import parse_send_time
 from logsteer_tui.services.segments import SegmentService
 from logsteer_tui.services.sms import SmsService
