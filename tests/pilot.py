@@ -6,8 +6,13 @@ import time
 from collections.abc import Callable
 from contextlib import suppress
 
+from sqlalchemy import insert
 from textual.pilot import Pilot
 from textual.worker import WorkerFailed
+
+from logsteer_tui.db.models import Contact
+from logsteer_tui.runtime import Runtime
+from logsteer_tui.services.segments import SegmentService
 
 
 async def settle(
@@ -34,3 +39,21 @@ async def settle(
             return
         await pilot.pause(0.02)
     raise AssertionError("the screen did not reach the expected state in time")
+
+
+async def add_people(runtime: Runtime, count: int) -> None:
+    """Add ``count`` contacts named Ana0, Ana1, … and a segment "Everyone"."""
+    async with runtime.sessions() as session, session.begin():
+        await session.execute(
+            insert(Contact),
+            [
+                {
+                    "first_name": f"Ana{index}",
+                    "mobile_1": f"+38591{index:07d}",
+                    "sort_name": f"ana{index:05}",
+                }
+                for index in range(count)
+            ],
+        )
+    segments = SegmentService.from_settings(runtime.sessions, runtime.settings)
+    await segments.save("Everyone", {"match": "and", "conditions": []})

@@ -346,8 +346,11 @@ class GatedProvider:
         await self.inner.aclose()
 
 
-async def test_cancel_while_running_skips_the_rest(app: Runtime) -> None:
-    await add_contacts(app, 30)
+async def start_gated_run(app: Runtime) -> tuple[int, int, GatedProvider]:
+    """Fire a run for everyone in batches of 5 and wait until five went out.
+
+    The sixth send and the ones after it wait at the gate until it opens.
+    """
     await save_everyone(app)
     schedule_id = await create(app.schedules)
     app.schedules.engine.batch_size = 5
@@ -357,6 +360,12 @@ async def test_cancel_while_running_skips_the_rest(app: Runtime) -> None:
         schedule_id, now=utc_now() + timedelta(minutes=2)
     )
     await asyncio.wait_for(gated.reached.wait(), 10)
+    return schedule_id, run_id, gated
+
+
+async def test_cancel_while_running_skips_the_rest(app: Runtime) -> None:
+    await add_contacts(app, 30)
+    schedule_id, run_id, gated = await start_gated_run(app)
     await app.schedules.cancel(schedule_id)
     gated.gate.set()
     await asyncio.gather(*app.schedules.running_tasks().values())
@@ -603,15 +612,7 @@ async def test_many_marked_contacts_in_chunks(app: Runtime) -> None:
 
 async def test_pause_while_running_then_resume(app: Runtime) -> None:
     await add_contacts(app, 20)
-    await save_everyone(app)
-    schedule_id = await create(app.schedules)
-    app.schedules.engine.batch_size = 5
-    gated = GatedProvider(app.sms.provider, open_count=5)
-    app.sms.provider = gated
-    (run_id,) = await app.schedules.fire(
-        schedule_id, now=utc_now() + timedelta(minutes=2)
-    )
-    await asyncio.wait_for(gated.reached.wait(), 10)
+    schedule_id, run_id, gated = await start_gated_run(app)
     await app.schedules.pause(schedule_id)
     gated.gate.set()
     await asyncio.gather(*app.schedules.running_tasks().values())

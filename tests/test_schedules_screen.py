@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from conftest import TERMINAL_SIZE
-from sqlalchemy import insert
+from pilot import add_people, settle
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 
 from logsteer_tui.app import LogsteerApp
 from logsteer_tui.config import Settings
-from logsteer_tui.db.models import Contact, ScheduleStatus
+from logsteer_tui.db.models import ScheduleStatus
 from logsteer_tui.db.types import utc_now
 from logsteer_tui.runtime import Runtime
 from logsteer_tui.screens.browser import BrowserScreen
@@ -38,36 +36,6 @@ def no_listener(settings: Settings) -> None:
     """Keep the webhook listener off, so tests never bind a real port."""
     settings.listener.enabled = False
     settings.sending.sms_per_second = 400
-
-
-async def settle(
-    pilot: Pilot[int], condition: Callable[[], bool], seconds: float = 10
-) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("the screen did not reach the expected state in time")
-
-
-async def add_people(runtime: Runtime, count: int) -> None:
-    async with runtime.sessions() as session, session.begin():
-        await session.execute(
-            insert(Contact),
-            [
-                {
-                    "first_name": f"Ana{index}",
-                    "mobile_1": f"+38591{index:07d}",
-                    "sort_name": f"ana{index:05}",
-                }
-                for index in range(count)
-            ],
-        )
-    segments = SegmentService.from_settings(runtime.sessions, runtime.settings)
-    await segments.save("Everyone", {"match": "and", "conditions": []})
 
 
 async def open_schedules(pilot: Pilot[int]) -> SchedulesScreen:

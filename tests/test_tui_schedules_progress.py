@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from conftest import TERMINAL_SIZE
-from pilot import settle
+from pilot import add_people, settle
 from sqlalchemy import insert, select
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Footer, Label
@@ -15,7 +15,7 @@ from textual.widgets._footer import FooterKey
 
 from logsteer_tui.app import LogsteerApp, QuitScreen
 from logsteer_tui.config import Settings
-from logsteer_tui.db.models import Contact, Schedule, ScheduleRun, ScheduleRunStatus
+from logsteer_tui.db.models import Schedule, ScheduleRun, ScheduleRunStatus
 from logsteer_tui.db.types import utc_now
 from logsteer_tui.runtime import Runtime
 from logsteer_tui.screens.browser import BrowserScreen
@@ -26,7 +26,6 @@ from logsteer_tui.screens.schedules import (
     SchedulesScreen,
 )
 from logsteer_tui.services.schedules import ScheduleRequest
-from logsteer_tui.services.segments import SegmentService
 
 # Slow enough that a run of PEOPLE contacts sends for about five seconds, in
 # batches of two seconds' worth, so the screen is seen while the run sends.
@@ -38,23 +37,6 @@ PEOPLE = 100
 def slow_sending(settings: Settings) -> None:
     settings.listener.enabled = False
     settings.sending.sms_per_second = SMS_PER_SECOND
-
-
-async def add_people(runtime: Runtime, count: int) -> None:
-    async with runtime.sessions() as session, session.begin():
-        await session.execute(
-            insert(Contact),
-            [
-                {
-                    "first_name": f"Ana{index}",
-                    "mobile_1": f"+38591{index:07d}",
-                    "sort_name": f"ana{index:05}",
-                }
-                for index in range(count)
-            ],
-        )
-    segments = SegmentService.from_settings(runtime.sessions, runtime.settings)
-    await segments.save("Everyone", {"match": "and", "conditions": []})
 
 
 async def create(runtime: Runtime, body: str = "Hi {{ first_name }}") -> int:
