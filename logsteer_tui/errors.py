@@ -39,8 +39,8 @@ class ValidationError(LogsteerError):
 
     ``field`` names the field in the JSON names of the contact (``mobile_1``), so a
     form can show the message beside the right input. The message shows the value
-    cut by shown_value, and no value at all when it is None, because "None" means
-    nothing to a user; the reason then states that the value is missing.
+    cut by shown_value. A value of None is left out, because "None" means nothing
+    to a user, and the reason then states that the value is missing.
     """
 
     title = "Invalid value"

@@ -3,8 +3,8 @@
 The form has two pages. On the first the operator writes up to three
 messages, each a text or a saved template with its send time, repeat rule and
 transliteration. ctrl+r checks them in a worker and turns to the second page,
-the preview of each message, where ctrl+s asks to save and escape goes back to
-the messages.
+the preview of each message. There ctrl+s saves after a confirmation, and
+escape goes back to the messages.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class PlannedMessage:
 
 
 def confirm_question(messages: Sequence[PlannedMessage], zone: ZoneInfo) -> str:
-    """Return the question that asks to save ``messages``, saying what they send.
+    """Return the confirmation question for saving ``messages``, with what they send.
 
     Every message of one form goes to the same contacts, so the contacts are
     those of the message that reaches the most of them.

@@ -108,10 +108,10 @@ def contact_fields(
 ) -> dict[str, str | None]:
     """Build the values a template may use for ``contact``; None marks an empty one.
 
-    With ``only``, just those of the fixed fields are built (formatting phone
-    numbers is most of the cost), and the addresses or orders need to be loaded
-    only when ``only`` names an address or order field; otherwise they must be
-    loaded. Extra attributes from an import follow the fixed fields under the
+    With ``only``, just those of the fixed fields are built, because formatting
+    phone numbers is most of the cost. The addresses and orders must then be
+    loaded only when ``only`` names an address or order field, and always
+    without ``only``. Extra attributes from an import follow the fixed fields under the
     name that attribute_field_name gives them. An attribute whose name clashes
     with a fixed field is left out.
     """

@@ -390,11 +390,11 @@ class RunEngine:
     async def _keep(self, pump: _Pump, schedule: Schedule, bound: int) -> None:
         """Do the run's database work: record the results, claim batches ahead.
 
-        One task does both, so a process never waits on its own write lock
-        (SQLite takes one writer at a time). Results are recorded a batch at a
-        time, or after RECORD_SECONDS, before anything else, so what a crash
-        leaves unrecorded stays small. A batch is claimed whenever fewer than
-        a batch are ready.
+        One task does both, so the run's claims and records do not wait on
+        each other for SQLite's write lock, which one writer holds at a time.
+        Results are recorded a batch at a time, or after RECORD_SECONDS, before
+        anything else, so what a crash leaves unrecorded stays small. A batch
+        is claimed whenever fewer than a batch are ready.
         """
         keeper = _Keeper(self._concurrency, self.batch_size)
         claims_left = bound

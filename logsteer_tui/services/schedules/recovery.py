@@ -3,9 +3,9 @@
 A delivery in sending whose worker's heartbeat is stale (or whose worker row
 is gone) was claimed by a process that died or stalled between its claim and
 its record. When the provider keeps a record of what it received (the
-development provider's outbox), each such delivery becomes sent or pending again;
-otherwise it becomes interrupted, because a blind resend could reach the
-contact twice, and an operator resends it with send-now after checking the
+development provider's outbox), each such delivery becomes sent or pending
+again. Otherwise it becomes interrupted, because a blind resend could reach the
+contact twice. An operator resends it with send-now after checking the
 provider.
 """
 
