@@ -687,7 +687,10 @@ async def test_late_heartbeat_gives_claims_back(app: Runtime) -> None:
     assert len(outbox_recipients(app)) == 6
 
 
-async def test_claim_settled_by_another_process_is_not_sent(app: Runtime) -> None:
+@pytest.mark.parametrize("path", ["sqlite", "sqlalchemy"])
+async def test_claim_settled_by_another_process_is_not_sent(
+    app: Runtime, path: str
+) -> None:
     await add_contacts(app, 6)
     await save_everyone(app)
     schedule_id = await create(app.schedules)
@@ -695,19 +698,27 @@ async def test_claim_settled_by_another_process_is_not_sent(app: Runtime) -> Non
     engine = service.engine
     segments = SegmentService.from_settings(app.sessions, app.settings)
     other = RunEngine(app.sessions, app.hub, app.sms, segments, "other", rate=None)
-    load = engine._load_contacts
+    # The step after the claim: writing the messages on the SQLite path, or
+    # loading the contacts on the path PostgreSQL takes.
+    target: Any = engine._batches
+    step = "store"
+    if path == "sqlalchemy":
+        engine._batches = other._batches = None
+        target, step = engine, "_load_contacts"
+    assert target is not None
+    original = getattr(target, step)
     stalled = False
 
-    async def stall_then_load(*args: Any) -> Any:
+    async def stall_then_go_on(*args: Any) -> Any:
         # This worker stalls after its claim; the other process takes it for
         # dead meanwhile and queues the claimed deliveries again.
         nonlocal stalled
         if not stalled:
             stalled = True
             assert await other.recover(timedelta(seconds=0))
-        return await load(*args)
+        return await original(*args)
 
-    engine._load_contacts = stall_then_load  # type: ignore[method-assign]
+    setattr(target, step, stall_then_go_on)
     (run_id,) = await fire_and_wait(service, schedule_id)
     assert stalled
     assert set(outbox_recipients(app).values()) == {1}

@@ -18,6 +18,7 @@ from sqlalchemy.pool import PoolResetState
 
 from logsteer_tui.db.folding import FOLD_FUNCTION, fold_value
 from logsteer_tui.db.reader import READER_OPTION, SqliteReader
+from logsteer_tui.db.writer import WRITER_OPTION, SqliteWriter
 from logsteer_tui.errors import ConfigError
 
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
@@ -78,16 +79,23 @@ def create_engine(url: str, create_folder: bool = True, **options: Any) -> Async
         if parsed.database and parsed.database != ":memory:"
         else None
     )
+    writer = SqliteWriter(reader.path, configure_sqlite) if reader is not None else None
     if reader is not None:
         options["execution_options"] = {
             **options.get("execution_options", {}),
             READER_OPTION: reader,
+            WRITER_OPTION: writer,
         }
     engine = create_async_engine(parsed, pool_reset_on_return=None, **options)
     event.listen(engine.sync_engine, "connect", configure_sqlite)
     event.listen(engine.sync_engine, "reset", reset_sqlite)
-    if reader is not None:
-        event.listen(engine.sync_engine, "engine_disposed", lambda _: reader.close())
+    if reader is not None and writer is not None:
+
+        def close_connections(_engine: Any) -> None:
+            reader.close()
+            writer.close()
+
+        event.listen(engine.sync_engine, "engine_disposed", close_connections)
     return engine
 
 
@@ -95,6 +103,12 @@ def sqlite_reader(engine: AsyncEngine) -> SqliteReader | None:
     """Return the read connection of a SQLite file's engine, or None."""
     reader = engine.get_execution_options().get(READER_OPTION)
     return reader if isinstance(reader, SqliteReader) else None
+
+
+def sqlite_writer(engine: AsyncEngine) -> SqliteWriter | None:
+    """Return the batch write connection of a SQLite file's engine, or None."""
+    writer = engine.get_execution_options().get(WRITER_OPTION)
+    return writer if isinstance(writer, SqliteWriter) else None
 
 
 def configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

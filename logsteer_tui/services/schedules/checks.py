@@ -23,6 +23,7 @@ TEMPLATE_FAILED = "template"
 BAD_BODY = "body"
 CANCELLED = "cancelled"
 CANCELLED_REASON = "The schedule was cancelled before this contact's turn."
+CONTACT_DELETED_REASON = "The contact was deleted before the send."
 
 REASON_LABELS = {
     DO_NOT_SEND: "Do not send SMS",
@@ -128,7 +129,7 @@ def judge_contact(
         return Verdict(
             DeliveryStatus.SKIPPED,
             CONTACT_DELETED,
-            "The contact was deleted before the send.",
+            CONTACT_DELETED_REASON,
         )
     refusal = sms.refusal(contact)
     if refusal is not None:

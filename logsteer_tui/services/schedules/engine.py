@@ -5,11 +5,12 @@ A run goes through these steps, each in its own short transaction:
 1. populate: the segment is evaluated at send time and streamed in batches of
    contact ids, each inserted as a pending delivery. The unique (run, contact)
    pair lets two processes populate the same run without duplicates.
-2. claim: a batch of pending deliveries moves to sending with a conditional
-   UPDATE (SQLite, whose writers are serialised) or with SELECT ... FOR UPDATE
-   SKIP LOCKED (PostgreSQL), so two workers never take the same row. In the same
-   transaction consent is checked again, the body is rendered per contact and a
-   pending message row is written for each contact that may get one.
+2. claim: a batch of pending deliveries moves to sending under SQLite's write
+   lock (one writer at a time) or with SELECT ... FOR UPDATE SKIP LOCKED
+   (PostgreSQL), so two workers never take the same row. Then consent is
+   checked again, the body is rendered per contact and a pending message row
+   is written for each contact that may get one. A SQLite file takes these
+   steps through sqlite_batches.py, a transaction per call of its own thread.
 3. send: ``concurrency`` tasks hand the prepared messages to the provider,
    spaced by the token bucket, while the next batch is claimed.
 4. record: the provider's answers move messages to sent or error and the
@@ -88,8 +89,16 @@ from logsteer_tui.services.schedules.rows import (
     set_exact_counts,
     update_rows,
 )
+from logsteer_tui.services.schedules.sqlite_batches import (
+    Accepted,
+    Draft,
+    Outcome,
+    RunRow,
+    Shared,
+    SqliteBatches,
+)
 from logsteer_tui.services.segments import SegmentService, parse_definition
-from logsteer_tui.services.sms import ProviderError, SmsService
+from logsteer_tui.services.sms import ProviderError, SmsPreview, SmsService
 from logsteer_tui.services.sms.providers import (
     OPTED_OUT_CODE,
     OutgoingSms,
@@ -237,6 +246,7 @@ class RunEngine:
         batch = MAX_BATCH if rate is None else int(rate * BATCH_SECONDS)
         self.batch_size = max(1, min(MAX_BATCH, batch))
         self._recovery = Recovery(sessions, sms, worker_id)
+        self._batches = SqliteBatches.of(sessions, worker_id)
         self._renderer = CachingRenderer()
         self._lease = lease
         self._beat_at: float | None = None
@@ -416,7 +426,7 @@ class RunEngine:
     async def _claim_into(self, pump: _Pump, schedule: Schedule, left: int) -> int:
         """Claim a batch onto ``pump.ready``; return how many claims may follow."""
         run_id = pump.run_id
-        if pump.halted or self.stopping or not await self._is_running(run_id):
+        if pump.halted or self.stopping:
             return 0
         if not self.lease_holds():
             pump.halt("its heartbeat is late")
@@ -432,8 +442,7 @@ class RunEngine:
         return left
 
     async def _record_batch(self, pump: _Pump, results: list[_Result]) -> None:
-        await self._record(pump.run_id, results)
-        progress = await self.progress(pump.run_id)
+        progress = await self._record(pump.run_id, results)
         self._hub.publish(_event(progress))
         # A pause or cancel stops sending; what was claimed goes back.
         if progress.status is not ScheduleRunStatus.RUNNING:
@@ -459,6 +468,20 @@ class RunEngine:
         return status is ScheduleRunStatus.RUNNING
 
     async def _claim(
+        self, run_id: int, schedule: Schedule
+    ) -> tuple[list[_Prepared], int]:
+        """Claim a batch of a running run and write its pending messages.
+
+        Returns the messages to send and the number of deliveries claimed,
+        0 once the run stopped running or has nothing pending.
+        """
+        if self._batches is not None:
+            return await self._claim_sqlite(self._batches, run_id, schedule)
+        if not await self._is_running(run_id):
+            return [], 0
+        return await self._claim_orm(run_id, schedule)
+
+    async def _claim_orm(
         self, run_id: int, schedule: Schedule
     ) -> tuple[list[_Prepared], int]:
         """Claim a batch, judge each contact and write the pending messages.
@@ -514,6 +537,95 @@ class RunEngine:
             prepared = await self._prepare(session, run_id, schedule, claimed, contacts)
         return prepared, len(claimed)
 
+    async def _claim_sqlite(
+        self, batches: SqliteBatches, run_id: int, schedule: Schedule
+    ) -> tuple[list[_Prepared], int]:
+        """Do what _claim_orm does, in two calls of the SQLite path.
+
+        The contacts are read in the claim's transaction and rendered after
+        its commit. The messages are written in a second transaction, which
+        reads consent again under the write lock.
+        """
+        used = self._fields_used(schedule.body)
+        claimed = await batches.claim(
+            run_id,
+            self.batch_size,
+            addresses=bool(ADDRESS_FIELDS.intersection(used)),
+            orders=bool(ORDER_FIELDS.intersection(used)),
+        )
+        if claimed is None:
+            return [], 0
+        outcomes, ready = self._judge(schedule, claimed.rows, claimed.contacts)
+        drafts = [
+            Draft(
+                delivery_id,
+                contact.id,
+                contact.mobile_1 or "",
+                preview.body,
+                preview.count.parts,
+                preview.count.encoding.value,
+            )
+            for delivery_id, contact, preview in ready
+        ]
+        provider = self._sms.provider
+        shared = Shared(
+            Channel.SMS.value,
+            Direction.OUT.value,
+            schedule.message_type.value if schedule.message_type else None,
+            provider.sender,
+            schedule.body,
+            provider.name,
+        )
+        messages = await batches.store(run_id, shared, drafts, outcomes)
+        prepared = [
+            _Prepared(
+                draft.delivery_id,
+                draft.contact_id,
+                OutgoingSms(messages[draft.delivery_id], draft.to_address, draft.body),
+            )
+            for draft in drafts
+            if draft.delivery_id in messages
+        ]
+        return prepared, len(claimed.rows)
+
+    def _fields_used(self, body: str) -> Collection[str]:
+        try:
+            return self._renderer.fields_used(body)
+        except TemplateError:
+            return FIELD_LABELS  # rendering reports the error for each contact
+
+    def _judge(
+        self,
+        schedule: Schedule,
+        claimed: Sequence[tuple[int, int | None]],
+        contacts: dict[int, Contact],
+    ) -> tuple[list[Outcome], list[tuple[int, Contact, SmsPreview]]]:
+        """Split claimed (delivery id, contact id) pairs into outcomes and SMS."""
+        outcomes: list[Outcome] = []
+        ready: list[tuple[int, Contact, SmsPreview]] = []
+        for delivery_id, contact_id in claimed:
+            contact = contacts.get(contact_id) if contact_id is not None else None
+            verdict = judge_contact(
+                self._sms,
+                contact,
+                schedule.body,
+                schedule.transliterate,
+                self._renderer,
+            )
+            if verdict.status is not None or verdict.preview is None:
+                outcomes.append(
+                    Outcome(
+                        delivery_id,
+                        verdict.status or DeliveryStatus.FAILED,
+                        verdict.reason,
+                        verdict.code,
+                    )
+                )
+                continue
+            assert contact is not None
+            ready.append((delivery_id, contact, verdict.preview))
+        return outcomes, ready
+
     async def _load_contacts(
         self, session: AsyncSession, ids: Sequence[int | None], lock: bool, body: str
     ) -> dict[int, Contact]:
@@ -521,10 +633,7 @@ class RunEngine:
         query = select(Contact).where(
             Contact.id.in_([contact_id for contact_id in ids if contact_id])
         )
-        try:
-            used: Collection[str] = self._renderer.fields_used(body)
-        except TemplateError:
-            used = FIELD_LABELS  # rendering reports the error for each contact
+        used = self._fields_used(body)
         if ADDRESS_FIELDS.intersection(used):
             query = query.options(selectinload(Contact.addresses))
         if ORDER_FIELDS.intersection(used):
@@ -543,34 +652,25 @@ class RunEngine:
         contacts: dict[int, Contact],
     ) -> list[_Prepared]:
         provider = self._sms.provider
-        outcomes: list[dict[str, Any]] = []
+        judged, ready = self._judge(
+            schedule, [(row.id, row.contact_id) for row in claimed], contacts
+        )
+        outcomes = [
+            {
+                "id": item.delivery_id,
+                "status": item.status,
+                "reason": item.reason,
+                "error_code": item.code,
+            }
+            for item in judged
+        ]
         messages: list[tuple[int, Contact, dict[str, Any]]] = []
-        for row in claimed:
-            contact = contacts.get(row.contact_id)
-            verdict = judge_contact(
-                self._sms,
-                contact,
-                schedule.body,
-                schedule.transliterate,
-                self._renderer,
-            )
-            if verdict.status is not None or verdict.preview is None:
-                outcomes.append(
-                    {
-                        "id": row.id,
-                        "status": verdict.status,
-                        "reason": verdict.reason,
-                        "error_code": verdict.code,
-                    }
-                )
-                continue
-            assert contact is not None
+        for delivery_id, contact, preview in ready:
             assert contact.mobile_1 is not None
-            preview = verdict.preview
             now = utc_now()
             messages.append(
                 (
-                    row.id,
+                    delivery_id,
                     contact,
                     {
                         "contact_id": contact.id,
@@ -722,9 +822,30 @@ class RunEngine:
                 await set_exact_counts(session, run_id)
         log.info("Run %s: %d unsent claims given back", run_id, len(returned))
 
-    async def _record(self, run_id: int, results: Sequence[_Result]) -> None:
+    async def _record(self, run_id: int, results: Sequence[_Result]) -> RunProgress:
+        """Record the provider's replies and return the run's progress after them."""
         successes = [result for result in results if result.reply is not None]
         failures = [result for result in results if result.error is not None]
+        if self._batches is not None:
+            after = await self._batches.record_sent(
+                run_id,
+                [
+                    Accepted(
+                        result.prepared.sms.message_id,
+                        result.prepared.delivery_id,
+                        result.prepared.contact_id,
+                        result.reply.provider_message_id,
+                        result.prepared.sms.body,
+                    )
+                    for result in successes
+                    if result.reply is not None
+                ],
+            )
+            if not failures:
+                return _progress_of(run_id, after)
+            # Failures are few, and each may record an opt-out, so they take
+            # the ORM path.
+            successes = []
         async with self._sessions() as session, session.begin():
             # A claim settled by another worker meanwhile is not overwritten.
             mine = (
@@ -764,6 +885,7 @@ class RunEngine:
                 len(results),
                 failures[0].error,
             )
+        return await self.progress(run_id)
 
     async def _record_sent(
         self, session: AsyncSession, successes: Sequence[_Result]
@@ -940,18 +1062,17 @@ class RunEngine:
         async with self._sessions() as session:
             run = await session.get(ScheduleRun, run_id)
             assert run is not None
-            # The counts move with every batch, so the rest is what is open.
-            done = run.sent + run.skipped + run.failed
-            pending = max(0, run.total - done) if run.populated else run.total
-            return RunProgress(
+            return _progress_of(
                 run.id,
-                run.schedule_id,
-                run.status,
-                run.total,
-                run.sent,
-                run.skipped,
-                run.failed,
-                pending,
+                RunRow(
+                    run.schedule_id,
+                    run.status,
+                    run.populated,
+                    run.total,
+                    run.sent,
+                    run.skipped,
+                    run.failed,
+                ),
             )
 
     async def recover(self, lease: timedelta) -> list[int]:
@@ -993,6 +1114,22 @@ def _dialect(sessions: async_sessionmaker[AsyncSession]) -> str:
 
 def _insert_for(sessions: async_sessionmaker[AsyncSession]) -> Any:
     return postgresql_insert if _dialect(sessions) == "postgresql" else sqlite_insert
+
+
+def _progress_of(run_id: int, row: RunRow) -> RunProgress:
+    # The counts move with every batch, so the rest is what is open.
+    done = row.sent + row.skipped + row.failed
+    pending = max(0, row.total - done) if row.populated else row.total
+    return RunProgress(
+        run_id,
+        row.schedule_id,
+        row.status,
+        row.total,
+        row.sent,
+        row.skipped,
+        row.failed,
+        pending,
+    )
 
 
 def _event(progress: RunProgress) -> ScheduleRunProgressed:

@@ -52,6 +52,11 @@ from logsteer_tui.services.sms.providers import (
 )
 from logsteer_tui.services.templates import TemplateRenderer, contact_fields
 
+DO_NOT_SEND_SMS_REASON = (
+    "Do not send SMS is set, so no SMS is sent. Clear it on the contact "
+    "only if they asked to get SMS again."
+)
+
 log = logging.getLogger(__name__)
 
 INTERRUPTED_CODE = "interrupted"
@@ -120,10 +125,7 @@ class SmsService:
     def refusal(self, contact: Contact) -> str | None:
         """Return why ``contact`` must get no SMS, or None when it may get one."""
         if contact.do_not_send_sms:
-            return (
-                "Do not send SMS is set, so no SMS is sent. Clear it on the contact "
-                "only if they asked to get SMS again."
-            )
+            return DO_NOT_SEND_SMS_REASON
         if not contact.mobile_1:
             return "Mobile 1 is empty, so there is no number to send to. Add one."
         return None
