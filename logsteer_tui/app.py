@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,7 +20,7 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from logsteer_tui.errors import LogsteerError
-from logsteer_tui.runtime import Runtime, database_url
+from logsteer_tui.runtime import Runtime, database_url, freeze_startup_heap
 from logsteer_tui.screens.base import HubEvent, LogsteerScreen, PaletteCommand
 from logsteer_tui.screens.browser import BrowserScreen
 from logsteer_tui.screens.confirm import ConfirmScreen
@@ -223,13 +222,7 @@ class LogsteerApp(App[int]):
 
     def _started(self) -> None:
         self.push_screen(BrowserScreen(self.runtime))
-        # A full garbage collection walks every object of Textual, SQLAlchemy and
-        # the loaded modules, which stalled the screen for 100 to 150 ms on the
-        # browser benchmark (bench/bench_browser.py). Freezing what exists after
-        # start-up keeps those objects out of later collections. Only the first
-        # App of a process freezes, so test runs do not keep each App alive.
-        if gc.get_freeze_count() == 0:
-            gc.freeze()
+        freeze_startup_heap()
 
     def _start_failed(self, error: BaseException | None) -> None:
         log.error("Opening %s failed: %r", shown_url(self.database_url), error)

@@ -6,6 +6,7 @@ the user does.
 
 from __future__ import annotations
 
+import gc
 import logging
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -34,6 +35,18 @@ class LongLivedService(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+def freeze_startup_heap() -> None:
+    """Keep the objects that exist after start-up out of later collections.
+
+    A full garbage collection walks every object of Textual, SQLAlchemy and the
+    loaded modules: 100 to 150 ms on the browser benchmark, and 45 to 75 ms in
+    the middle of a scheduled run. Only the first call of a process freezes,
+    so test runs, which start many runtimes, keep none of them alive.
+    """
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
 
 
 def database_url(settings: Settings, paths: AppPaths) -> str:

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from logsteer_tui.errors import ValidationError
-from logsteer_tui.runtime import Runtime
+from logsteer_tui.runtime import Runtime, freeze_startup_heap
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ async def run(args: argparse.Namespace, runtime: Runtime) -> int:
     for number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(number, stopped.set)
     await runtime.start(background=True)
+    freeze_startup_heap()
     log.info("logsteer serve started (worker %s)", runtime.schedules.worker_id)
     worker = runtime.schedules.worker_id
     print(f"logsteer serve: running as worker {worker}; stop with Ctrl+C", flush=True)
