@@ -9,12 +9,14 @@ aiohttp on 127.0.0.1. This process sends through BenchProvider, one shared
 httpx.AsyncClient posting Twilio's form, in two ways, each posting the same
 requests with the same number in flight:
 
-- bare: a plain loop of BenchProvider.send with no database at all;
+- bare: a plain loop of BenchProvider.send with no database at all, once
+  before the run and once after it;
 - run: a schedule run on a fresh SQLite file, through the whole engine
   (segment evaluation, one delivery row per contact, claims, consent checks,
   rendering, message rows and status history).
 
-The ratio run/bare is the engine's own cost. Peak memory is the peak of Python
+The ratio of the run to the mean of the two bare loops is the engine's own
+cost. Peak memory is the peak of Python
 allocations (tracemalloc) during a run, measured in separate runs for two
 segment sizes, so a streaming engine shows the same peak for both.
 
@@ -43,7 +45,7 @@ from logsteer_tui.config import ListenerSettings, Settings
 from logsteer_tui.db.models import Contact
 from logsteer_tui.db.types import utc_now
 from logsteer_tui.paths import AppPaths
-from logsteer_tui.runtime import Runtime
+from logsteer_tui.runtime import Runtime, freeze_startup_heap
 from logsteer_tui.services.schedules import ScheduleRequest
 from logsteer_tui.services.segments import SegmentService
 from logsteer_tui.services.sms.providers import (
@@ -265,11 +267,14 @@ async def main(arguments: argparse.Namespace) -> dict[str, Any]:
         folder = Path(name)
         paths = AppPaths(folder / "config", folder / "data", folder / "log")
         fake, base_url = await start_fake(folder)
+        # Both loops run with the heap frozen, as the app and logsteer serve
+        # do once started.
+        freeze_startup_heap()
         try:
             provider = BenchProvider(base_url, arguments.concurrency)
             count = arguments.recipients
             await bare_loop(provider, 200, arguments.concurrency)  # warm-up
-            bare, bare_cpu = await bare_loop(provider, count, arguments.concurrency)
+            before = await bare_loop(provider, count, arguments.concurrency)
             run = await scheduled_run(
                 settings_for(folder, "run.sqlite"),
                 paths,
@@ -279,6 +284,11 @@ async def main(arguments: argparse.Namespace) -> dict[str, Any]:
                 trace=False,
                 batch_size=arguments.batch_size,
             )
+            # The run's provider is closed with its runtime.
+            provider = BenchProvider(base_url, arguments.concurrency)
+            await bare_loop(provider, 200, arguments.concurrency)
+            after = await bare_loop(provider, count, arguments.concurrency)
+            await provider.client.aclose()
             memory = {}
             for size in arguments.memory_sizes:
                 # Stopping a runtime closes its provider's client.
@@ -297,13 +307,19 @@ async def main(arguments: argparse.Namespace) -> dict[str, Any]:
             await provider.client.aclose()
             fake.kill()
             await fake.wait()
-    bare_rate = count / bare
+    # The bare loop runs before and after the run, and the ratio is taken
+    # against their mean, so a machine that speeds up or slows down during
+    # the benchmark moves both sides.
+    bare_rates = [count / seconds for seconds, _ in (before, after)]
+    bare_rate = sum(bare_rates) / 2
+    bare_cpu = (before[1] + after[1]) / 2
     run_rate = run["sent"] / run["seconds"]
     return {
         "recipients": count,
         "concurrency": arguments.concurrency,
         "batch_size": arguments.batch_size or "engine default",
         "bare_messages_per_second": round(bare_rate, 1),
+        "bare_before_and_after": [round(rate, 1) for rate in bare_rates],
         "run_messages_per_second": round(run_rate, 1),
         "ratio": round(run_rate / bare_rate, 3),
         "bare_cpu_ms_per_message": round(1000 * bare_cpu / count, 3),
