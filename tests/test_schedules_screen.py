@@ -9,7 +9,15 @@ import pytest
 from conftest import TERMINAL_SIZE
 from pilot import add_people, settle
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Label, ProgressBar, Static
+from textual.widgets import (
+    Checkbox,
+    DataTable,
+    Input,
+    Label,
+    ProgressBar,
+    Select,
+    Static,
+)
 
 from logsteer_tui.app import LogsteerApp
 from logsteer_tui.config import Settings
@@ -233,7 +241,9 @@ async def test_edit_pending_schedule_from_keys(runtime: Runtime) -> None:
         at = form.query_one("#schedule-at-0", Input)
         assert body.value == "Hi"
         assert at.value == "2031-01-06 09:00"
-        assert "Everyone" in str(form.query_one("#schedule-target", Label).content)
+        segment = form.query_one("#schedule-segment", Select)
+        await settle(pilot, lambda: len(segment._options) > 1)
+        assert segment.value == "Everyone"
         assert not form.query("#schedule-body-1")
         assert body.has_focus
         await pilot.press("end", "ctrl+u", *"Hello {{ first_name }}")
@@ -260,6 +270,56 @@ async def test_edit_pending_schedule_from_keys(runtime: Runtime) -> None:
     assert f"{schedule.next_run_at.astimezone(zone):%Y-%m-%d %H:%M}" == (
         "2031-01-07 10:30"
     )
+
+
+async def test_edit_changes_segment_and_translit(runtime: Runtime) -> None:
+    await add_people(runtime, 2)
+    segments = SegmentService.from_settings(runtime.sessions, runtime.settings)
+    ana1 = {"field": "first_name", "operator": "equals", "value": "Ana1"}
+    only_ana1 = {"match": "and", "conditions": [ana1]}
+    await segments.save("Ana1 only", only_ana1)
+    plan = await runtime.schedules.plan(
+        ScheduleRequest(
+            at="2031-01-06 09:00",
+            body="Živjeli {{ first_name }}",
+            segment="Everyone",
+            transliterate=False,
+        )
+    )
+    (schedule_id,) = await runtime.schedules.create([plan])
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        screen = await open_schedules(pilot)
+        table = screen.query_one("#schedules-table", DataTable)
+        await settle(pilot, lambda: table.row_count == 1)
+        await pilot.press("e")
+        await settle(pilot, lambda: isinstance(app.screen, ScheduleFormScreen))
+        form = app.screen
+        segment = form.query_one("#schedule-segment", Select)
+        await settle(pilot, lambda: len(segment._options) > 2)
+        # From the text, back to the type and then the segment.
+        await pilot.press("shift+tab", "shift+tab")
+        assert segment.has_focus
+        await pilot.press("enter")
+        await pilot.press(*"Ana1", "enter")
+        await settle(pilot, lambda: segment.value == "Ana1 only")
+        translit = form.query_one("#schedule-transliterate-0", Checkbox)
+        assert not translit.value
+        translit.focus()
+        await pilot.press("space")
+        assert translit.value
+        await pilot.press("ctrl+r")
+        preview = form.query_one("#schedule-preview", Static)
+        await settle(pilot, lambda: "Message 1" in str(preview.content))
+        assert "Zivjeli Ana1" in str(preview.content)
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await settle(pilot, lambda: app.screen is screen)
+    schedule = await runtime.schedules.get(schedule_id)
+    assert schedule.segment_name == "Ana1 only"
+    assert schedule.transliterate is True
+    assert schedule.body == "Živjeli {{ first_name }}"
 
 
 @pytest.mark.parametrize("state", ["started", "cancelled"])

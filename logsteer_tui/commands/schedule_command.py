@@ -91,6 +91,20 @@ def register(subparsers: Any) -> None:
     edit.add_argument("--body", metavar="TEXT", help="the new text (a template)")
     edit.add_argument("--at", metavar="TIME", help="the new send time")
     edit.add_argument("--every", metavar="RULE", help="the new recurrence")
+    edit.add_argument(
+        "--segment", metavar="NAME", help="send to this segment from now on"
+    )
+    edit.add_argument(
+        "--type",
+        choices=[member.value for member in MessageType],
+        help="the new message type",
+    )
+    edit.add_argument(
+        "--transliterate",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="replace č ć đ š ž by c c dj s z, or stop doing so",
+    )
     edit.set_defaults(handler=run_edit)
 
     save_template = commands.add_parser(
@@ -203,6 +217,7 @@ def summary_data(summary: ScheduleSummary) -> dict[str, Any]:
         "id": summary.id,
         "name": summary.name,
         "status": summary.shown_status,
+        "type": summary.message_type.value,
         "segment": summary.segment_name,
         "contacts": summary.contact_count,
         "rule": summary.rule,
@@ -344,7 +359,15 @@ async def run_send_now(args: argparse.Namespace, runtime: Runtime) -> int:
 
 
 async def run_edit(args: argparse.Namespace, runtime: Runtime) -> int:
-    await runtime.schedules.edit(args.id, body=args.body, at=args.at, every=args.every)
+    await runtime.schedules.edit(
+        args.id,
+        body=args.body,
+        at=args.at,
+        every=args.every,
+        message_type=MessageType(args.type) if args.type else None,
+        segment=args.segment,
+        transliterate=args.transliterate,
+    )
     print(f"Edited schedule {args.id}.")
     return 0
 

@@ -154,7 +154,9 @@ class ScheduleFormScreen(ModalScreen[int]):
         super().__init__(id="schedule-form-screen")
         self.runtime = runtime
         self.editing = editing
-        self.target = edit_target(editing) if editing is not None else target
+        self.target = target
+        if editing is not None and editing.contact_ids is not None:
+            self.target = edit_target(editing)
         self.planned: list[PlannedMessage] = []
         self._save_after_preview = False
         """Set by ctrl+s before a preview: ask to save once the preview is ready."""
@@ -176,6 +178,9 @@ class ScheduleFormScreen(ModalScreen[int]):
             }
             if editing.transliterate is not None:
                 self.transliterate = editing.transliterate
+            self.initial["transliterate"] = self.transliterate
+            if self.target is None:
+                self.initial["segment"] = editing.segment_name
 
     @property
     def plans(self) -> list[SchedulePlan]:
@@ -205,7 +210,11 @@ class ScheduleFormScreen(ModalScreen[int]):
                 yield Label("Channel: SMS (email later)", id="schedule-channel")
             yield from self._compose_header()
             with ContentSwitcher(initial=MESSAGES_PAGE, id="schedule-pages"):
-                with VerticalScroll(id=MESSAGES_PAGE):
+                messages = VerticalScroll(id=MESSAGES_PAGE)
+                # Its fields scroll into view as they take focus, so the page
+                # itself stays out of the tab order.
+                messages.can_focus = False
+                with messages:
                     for index in range(self.row_count):
                         yield from self._compose_message(index)
                 with VerticalScroll(id=PREVIEW_PAGE):
@@ -230,8 +239,13 @@ class ScheduleFormScreen(ModalScreen[int]):
             if self.target is not None:
                 yield Label(f"To: {self.target.label}", id="schedule-target")
             else:
+                segment = self.initial.get("segment")
                 yield Select[str](
-                    [], prompt="Segment", id="schedule-segment", allow_blank=True
+                    [(segment, segment)] if segment else [],
+                    prompt="Segment",
+                    id="schedule-segment",
+                    allow_blank=True,
+                    value=segment if segment else Select.NULL,
                 )
             yield Select[str](
                 [(member.value, member.value) for member in MessageType],
@@ -276,8 +290,6 @@ class ScheduleFormScreen(ModalScreen[int]):
                 id=f"schedule-transliterate-{index}",
                 classes="schedule-transliterate",
                 compact=True,
-                # edit() keeps the stored choice, so an edit cannot change it.
-                disabled=self.editing is not None,
                 tooltip="Replace č ć đ š ž by c c dj s z so the text stays in GSM-7",
             )
 
@@ -295,9 +307,12 @@ class ScheduleFormScreen(ModalScreen[int]):
             self.runtime.sessions, self.runtime.settings
         )
         names = [segment.name for segment in await service.list_segments()]
-        self.query_one("#schedule-segment", Select).set_options(
-            [(name, name) for name in names]
-        )
+        select = self.query_one("#schedule-segment", Select)
+        chosen = select.value
+        select.set_options([(name, name) for name in names])
+        # New options clear the choice, such as the edited schedule's segment.
+        if isinstance(chosen, str) and chosen in names:
+            select.value = chosen
 
     @work(exclusive=True, group="schedule-form-templates", exit_on_error=False)
     async def _load_templates(self) -> None:
@@ -381,7 +396,15 @@ class ScheduleFormScreen(ModalScreen[int]):
             "message_type": MessageType(
                 str(self.query_one("#schedule-type", Select).value)
             ),
+            "transliterate": self.query_one(
+                "#schedule-transliterate-0", Checkbox
+            ).value,
         }
+        if self.target is None:
+            segment = self.query_one("#schedule-segment", Select).value
+            # A schedule needs a segment, so a cleared choice changes nothing.
+            if isinstance(segment, str):
+                values["segment"] = segment
         return {
             key: value for key, value in values.items() if value != self.initial[key]
         }

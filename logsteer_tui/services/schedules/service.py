@@ -41,6 +41,7 @@ from logsteer_tui.db.models import (
     ScheduleRunStatus,
     SchedulerWorker,
     ScheduleStatus,
+    Segment,
     Template,
 )
 from logsteer_tui.db.types import utc_now
@@ -88,6 +89,7 @@ class ScheduleSummary:
     id: int
     name: str
     status: ScheduleStatus
+    message_type: MessageType
     segment_name: str
     contact_count: int | None
     rule: str
@@ -186,17 +188,36 @@ class SchedulerService:
         at: str | None = None,
         every: str | None = None,
         message_type: MessageType | None = None,
+        segment: str | None = None,
+        transliterate: bool | None = None,
     ) -> None:
         """Change a schedule that has not run yet; None keeps a value as it is.
 
-        Raises ScheduleError saying why when the schedule has started, is
-        paused, finished or cancelled.
+        A ``segment`` name makes the schedule send to that segment, also when
+        it was made for marked contacts. Raises ScheduleError saying why when
+        the schedule has started, is paused, finished or cancelled, or when
+        the segment does not exist.
         """
         async with self._sessions() as session, session.begin():
             schedule = await self._get(session, schedule_id)
             await self._require_editable(session, schedule, NOT_SAVED)
             if message_type is not None:
                 schedule.message_type = message_type
+            if transliterate is not None:
+                schedule.transliterate = transliterate
+            if segment is not None:
+                found = await session.scalar(
+                    select(Segment).where(Segment.name == segment.strip())
+                )
+                if found is None:
+                    raise ScheduleError(
+                        f"Schedule {schedule_id}: segment {segment!r} not found. "
+                        "List segments with `logsteer segments list`.",
+                        NOT_SAVED,
+                    )
+                schedule.segment_id = found.id
+                schedule.segment_name = found.name
+                schedule.contact_ids = None
             if body is not None:
                 if not body.strip():
                     raise ScheduleError(
@@ -475,6 +496,7 @@ class SchedulerService:
                     id=schedule.id,
                     name=schedule.name,
                     status=schedule.status,
+                    message_type=schedule.message_type,
                     segment_name=schedule.segment_name,
                     contact_count=(
                         len(schedule.contact_ids)
