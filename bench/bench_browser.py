@@ -30,6 +30,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
@@ -77,7 +78,7 @@ class StallMonitor:
                 await self.task
 
 
-async def wait_for(pilot: Pilot[int], condition: Callable[[], bool]) -> None:
+async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool]) -> None:
     """Poll ``condition`` every millisecond.
 
     This sleeps instead of calling ``pilot.pause()``, which forces a layout on
