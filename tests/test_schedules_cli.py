@@ -122,3 +122,80 @@ def test_list_json_status_matches_text(
     (listed,) = json.loads(capsys.readouterr().out)
     assert listed["status"] == "running"
     assert listed["running_run"]["pending"] == 2
+
+
+def test_edit_without_changes_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    everyone(tmp_path)
+    create = ["schedule", "create", "--segment", "Everyone", "--body", "Hi"]
+    assert main([*create, "--at", "+1h", "--yes"]) == 0
+    capsys.readouterr()
+    assert main(["schedule", "edit", "1"]) == 2
+    output = capsys.readouterr()
+    assert "Nothing to change in schedule 1: give --body, --at" in output.err
+    assert "Edited" not in output.out
+
+
+@pytest.mark.parametrize(
+    ("grace", "expected"),
+    [
+        ("-5", "grace: '-5 minutes' is invalid: negative; give 0 or more minutes"),
+        ("100000000", "longer than 366 days; give at most 527040 minutes"),
+    ],
+)
+def test_grace_out_of_range_rejected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], grace: str, expected: str
+) -> None:
+    everyone(tmp_path)
+    create = ["schedule", "create", "--segment", "Everyone", "--body", "Hi"]
+    assert main([*create, "--at", "+1h", "--grace", grace, "--yes"]) == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_cron_day_above_seven_rejected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    everyone(tmp_path)
+    create = ["schedule", "create", "--segment", "Everyone", "--body", "Hi"]
+    assert main([*create, "--at", "+1h", "--every", "cron 0 9 * * 8", "--yes"]) == 2
+    error = capsys.readouterr().err
+    assert "day of week 8 is out of range" in error
+    assert "use 0-7 (0 and 7 are Sunday) or sun..sat" in error
+
+
+def test_history_and_deliveries_read_plainly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], isolated_dirs: AppPaths
+) -> None:
+    source = tmp_path / "contacts.csv"
+    source.write_text(
+        "first_name,last_name,mobile_1\nAna,Šimić,+385911234567\n", encoding="utf-8"
+    )
+    assert main(["import", "contacts", str(source)]) == 0
+    everyone(tmp_path)
+    create = ["schedule", "create", "--segment", "Everyone", "--body", "Hi"]
+    assert main([*create, "--at", "+1h", "--yes"]) == 0
+    # A finished run as the scheduler leaves it, planned at 10:00 UTC.
+    with sqlite3.connect(isolated_dirs.database_file) as connection:
+        connection.execute(
+            "INSERT INTO schedule_run (schedule_id, planned_at, status, populated, "
+            "total, sent, skipped, failed, note, created_at, updated_at) VALUES "
+            "(1, '2026-12-04 10:00:00', 'finished', 1, 1, 0, 1, 0, '', "
+            "'2026-12-04 10:00:00', '2026-12-04 10:00:00')"
+        )
+        connection.execute(
+            "INSERT INTO delivery (run_id, contact_id, status, reason, error_code, "
+            "updated_at) VALUES (1, 1, 'skipped', 'Do not send SMS is set.', "
+            "'do_not_send_sms', '2026-12-04 10:00:01')"
+        )
+    capsys.readouterr()
+    assert main(["schedule", "history", "1"]) == 0
+    # The default zone is Europe/Zagreb, one hour ahead of UTC in December.
+    assert capsys.readouterr().out.startswith("Run 1  2026-12-04 11:00  finished:")
+    assert main(["schedule", "deliveries", "1"]) == 0
+    header, row = capsys.readouterr().out.splitlines()
+    assert header.split() == ["Contact", "Name", "Mobile", "1", "Status", "Reason"]
+    assert row.split()[:4] == ["1", "Ana", "Šimić", "+385911234567"]
+    assert row.endswith("skipped     Do not send SMS is set.")
+    assert main(["schedule", "deliveries", "1", "--status", "failed"]) == 0
+    assert capsys.readouterr().out == "Run 1 has no failed deliveries.\n"

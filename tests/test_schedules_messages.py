@@ -38,8 +38,8 @@ async def test_pause_of_cancelled_says_be_paused(runtime: Runtime) -> None:
         await runtime.schedules.pause(schedule_id)
     assert caught.value.title == "Schedule not paused"
     assert caught.value.message == (
-        f"Schedule {schedule_id} is cancelled, so it cannot be paused. Only a "
-        "schedule that is active can be."
+        f"Schedule {schedule_id} is cancelled, so it cannot be paused. Only "
+        "active schedules can be paused."
     )
 
 
@@ -49,8 +49,8 @@ async def test_resume_of_active_says_be_resumed(runtime: Runtime) -> None:
         await runtime.schedules.resume(schedule_id)
     assert caught.value.title == "Schedule not resumed"
     assert caught.value.message == (
-        f"Schedule {schedule_id} is active, so it cannot be resumed. Only a "
-        "schedule that is paused can be."
+        f"Schedule {schedule_id} is active, so it cannot be resumed. Only "
+        "paused schedules can be resumed."
     )
 
 
@@ -61,8 +61,10 @@ async def test_cancel_twice_says_be_cancelled(runtime: Runtime) -> None:
         await runtime.schedules.cancel(schedule_id)
     assert caught.value.title == "Schedule not cancelled"
     message = caught.value.message
-    assert "is cancelled, so it cannot be cancelled. Only a schedule that" in message
-    assert message.endswith(" can be.")
+    assert message == (
+        f"Schedule {schedule_id} is cancelled, so it cannot be cancelled. Only "
+        "active, failed, missed or paused schedules can be cancelled."
+    )
 
 
 async def test_edit_errors_name_what_failed(runtime: Runtime) -> None:

@@ -343,7 +343,8 @@ async def test_edit_rejected_with_reason(runtime: Runtime, state: str) -> None:
         await settle(pilot, lambda: bool(app._notifications))
         messages = [note.message for note in app._notifications]
         assert app.screen is screen
-    reason = "has already started" if state == "started" else "is cancelled"
+    # A single send that ran is finished, and neither state can be cancelled.
+    reason = "is finished" if state == "started" else "is cancelled"
     assert any(reason in text and "cannot be edited" in text for text in messages)
     schedule = await runtime.schedules.get(schedule_id)
     assert schedule.body == "Hi"
@@ -369,6 +370,7 @@ async def test_rejected_pause_shows_reason(runtime: Runtime) -> None:
     (title, message) = notes[0]
     assert title == "Schedule not paused"
     assert message == (
-        f"Schedule {schedule_id} is cancelled, so it cannot be paused. Only a "
-        "schedule that is active can be."
+        f"Schedule {schedule_id} is cancelled, so it cannot be paused. Only "
+        "active schedules can be paused."
     )
+

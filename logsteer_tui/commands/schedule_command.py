@@ -22,6 +22,7 @@ from logsteer_tui.services.schedules import (
     SchedulerService,
     ScheduleSummary,
 )
+from logsteer_tui.services.schedules import deliveries as delivery_rows
 from logsteer_tui.services.serialize import iso
 
 
@@ -167,8 +168,8 @@ def confirm(question: str, yes: bool) -> None:
         return
     if not sys.stdin.isatty():
         raise NotConfirmedError(
-            "Not saved: standard input is not a terminal, so nobody can confirm. "
-            "Pass --yes to go ahead without asking."
+            "Nothing was done: standard input is not a terminal, so nobody can "
+            "confirm. Pass --yes to go ahead without asking."
         )
     answer = input(f"{question} [y/N] ").strip().lower()
     if answer not in ("y", "yes"):
@@ -288,14 +289,16 @@ async def run_history(args: argparse.Namespace, runtime: Runtime) -> int:
         return 0
     if not runs:
         print(f"Schedule {args.id} has not run yet.")
-    for item in data:
+    zone = runtime.schedules.zone
+    for run in runs:
+        # The same local time as `schedule list` and the Schedules screen.
+        planned = f"{run.planned_at.astimezone(zone):%Y-%m-%d %H:%M}"
         print(
-            f"Run {item['id']}  {item['planned_at']}  {item['status']}: "
-            f"{item['sent']} sent, {item['skipped']} skipped, {item['failed']} "
-            f"failed of {item['total']}"
+            f"Run {run.id}  {planned}  {run.status.value}: {run.sent} sent, "
+            f"{run.skipped} skipped, {run.failed} failed of {run.total}"
         )
-        if item["note"]:
-            print(f"  {item['note']}")
+        if run.note:
+            print(f"  {run.note}")
     return 0
 
 
@@ -315,9 +318,20 @@ async def run_deliveries(args: argparse.Namespace, runtime: Runtime) -> int:
     if args.json:
         print(json.dumps(data, indent=2, ensure_ascii=False))
         return 0
-    for item in data:
-        reason = f"  {item['reason']}" if item["reason"] else ""
-        print(f"{item['contact_id']!s:>8}  {item['status']:<11}{reason}")
+    named = await delivery_rows.run_deliveries(
+        runtime.sessions, args.run, statuses or list(DeliveryStatus), limit=100_000
+    )
+    if not named:
+        shown = " or ".join(status.value for status in statuses) if statuses else ""
+        print(f"Run {args.run} has no {shown + ' ' if shown else ''}deliveries.")
+        return 0
+    print(f"{'Contact':>8}  {'Name':<22} {'Mobile 1':<16} {'Status':<11} Reason")
+    for row in named:
+        contact = str(row.contact_id) if row.contact_id is not None else "deleted"
+        print(
+            f"{contact:>8}  {row.name[:22]:<22} {row.mobile_1 or '-':<16} "
+            f"{row.status.value:<11} {row.reason}".rstrip()
+        )
     return 0
 
 
@@ -359,6 +373,13 @@ async def run_send_now(args: argparse.Namespace, runtime: Runtime) -> int:
 
 
 async def run_edit(args: argparse.Namespace, runtime: Runtime) -> int:
+    changes = (args.body, args.at, args.every, args.segment, args.type)
+    if all(value is None for value in changes) and args.transliterate is None:
+        raise ScheduleError(
+            f"Nothing to change in schedule {args.id}: give --body, --at, --every, "
+            "--segment, --type or --[no-]transliterate.",
+            "Schedule not edited",
+        )
     await runtime.schedules.edit(
         args.id,
         body=args.body,

@@ -45,6 +45,10 @@ class ScheduleError(LogsteerError):
 NOT_SAVED = "Schedule not saved"
 
 
+MAX_GRACE = timedelta(days=366)
+"""The maximum grace window: a run missed by more than 366 days never starts."""
+
+
 @dataclass(frozen=True)
 class ScheduleRequest:
     """One message to plan, as typed: a segment or contact ids, a text, a time."""
@@ -149,8 +153,16 @@ async def check_request(
     await check_template(session, body)
     segment_id, segment_name, target = await _target(session, segments, request)
     grace = request.grace if request.grace is not None else default_grace
+    minutes = f"{grace.total_seconds() / 60:g} minutes"
     if grace < timedelta(0):
-        raise ValidationError("grace", grace, "negative; give 0 or more minutes")
+        raise ValidationError("grace", minutes, "negative; give 0 or more minutes")
+    if grace > MAX_GRACE:
+        raise ValidationError(
+            "grace",
+            minutes,
+            f"longer than {MAX_GRACE.days} days; give at most "
+            f"{int(MAX_GRACE.total_seconds() // 60)} minutes",
+        )
     return SchedulePlan(
         request,
         body,

@@ -95,6 +95,7 @@ def parse_rule(text: str, first_run: datetime, zone: tzinfo) -> Recurrence | Non
             _cron(rule, day_of_week=days, hour=clock.hour, minute=clock.minute),
         )
     if kind == "cron":
+        _check_day_numbers(text, rest)
         try:
             trigger = CronTrigger.from_crontab(_cron_weekdays(rest), timezone=UTC)
         except ValueError as error:
@@ -116,6 +117,20 @@ def _cron_weekdays(expression: str) -> str:
         return expression
     fields[4] = _DAY_NUMBER.sub(lambda match: _CRON_DAYS[int(match.group())], fields[4])
     return " ".join(fields)
+
+
+def _check_day_numbers(text: str, expression: str) -> None:
+    """Reject a day-of-week number above 7, naming crontab's range of 0 to 7."""
+    fields = expression.split()
+    if len(fields) != 5:
+        return
+    for match in re.finditer(r"(?<![/\d])\d+", fields[4]):
+        if int(match.group()) > 7:
+            raise RecurrenceError(
+                text,
+                f"invalid cron expression: day of week {match.group()} is out of "
+                "range; use 0-7 (0 and 7 are Sunday) or sun..sat",
+            )
 
 
 _CRON_DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]

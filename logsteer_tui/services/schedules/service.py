@@ -254,6 +254,13 @@ class SchedulerService:
     async def _require_editable(
         self, session: AsyncSession, schedule: Schedule, title: str
     ) -> None:
+        if schedule.status in (ScheduleStatus.FINISHED, ScheduleStatus.CANCELLED):
+            # Neither can be cancelled, so the advice below would not work.
+            raise ScheduleError(
+                f"Schedule {schedule.id} is {schedule.status.value}, so it cannot "
+                "be edited. Plan a new one.",
+                title,
+            )
         runs = await session.scalar(
             select(func.count()).where(ScheduleRun.schedule_id == schedule.id)
         )
@@ -932,10 +939,10 @@ class SchedulerService:
         ``action`` is a past participle, such as "paused".
         """
         if schedule.status not in allowed:
+            states = _or_list(sorted(status.value for status in allowed))
             raise ScheduleError(
                 f"Schedule {schedule.id} is {schedule.status.value}, so it cannot "
-                f"be {action}. Only a schedule that is "
-                f"{' or '.join(sorted(status.value for status in allowed))} can be.",
+                f"be {action}. Only {states} schedules can be {action}.",
                 f"Schedule not {action}",
             )
 
@@ -968,3 +975,10 @@ class SchedulerService:
 
 def _same_date(trigger: Any, run_date: datetime | None) -> bool:
     return isinstance(trigger, DateTrigger) and trigger.run_date == run_date
+
+
+def _or_list(words: Sequence[str]) -> str:
+    """Join ``words`` as "a, b or c"."""
+    if len(words) < 2:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} or {words[-1]}"
