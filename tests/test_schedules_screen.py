@@ -374,3 +374,46 @@ async def test_rejected_pause_shows_reason(runtime: Runtime) -> None:
         "active schedules can be paused."
     )
 
+
+async def test_saved_schedule_gets_the_highlight(runtime: Runtime) -> None:
+    await add_people(runtime, 2)
+    for at in ("+1h", "+2h"):
+        plan = await runtime.schedules.plan(
+            ScheduleRequest(at=at, body="Hi", segment="Everyone")
+        )
+        await runtime.schedules.create([plan])
+    app = LogsteerApp(runtime)
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        screen = await open_schedules(pilot)
+        table = screen.query_one("#schedules-table", DataTable)
+        await settle(pilot, lambda: table.row_count == 2)
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, ScheduleFormScreen))
+        form = app.screen
+        segment = form.query_one("#schedule-segment", Select)
+        await settle(pilot, lambda: len(segment._options) > 1)
+        segment.value = "Everyone"
+        await pilot.press(*"Third", "tab", *"+3h")
+        # A preview, and escape back to the text: typing goes on at its end.
+        await pilot.press("ctrl+r")
+        preview = form.query_one("#schedule-preview", Static)
+        await settle(pilot, lambda: "Message 1" in str(preview.content))
+        await pilot.press("escape")
+        body = form.query_one("#schedule-body-0", Input)
+        assert body.has_focus
+        await pilot.press(*" one")
+        assert body.value == "Third one"
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await settle(pilot, lambda: app.screen is screen)
+        await settle(pilot, lambda: table.row_count == 3)
+        await settle(pilot, lambda: screen.highlighted_id() == 3)
+        await pilot.press("p")
+        await settle(pilot, lambda: cells(screen, table.cursor_row)[1] == "paused")
+    schedules = {item.id: item.status for item in await runtime.schedules.summaries()}
+    assert schedules == {
+        1: ScheduleStatus.ACTIVE,
+        2: ScheduleStatus.ACTIVE,
+        3: ScheduleStatus.PAUSED,
+    }

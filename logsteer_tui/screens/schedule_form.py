@@ -262,6 +262,9 @@ class ScheduleFormScreen(ModalScreen[int]):
                 placeholder="Hi {{ first_name }}, or pick a template below",
                 id=f"schedule-body-{index}",
                 classes="schedule-body",
+                # Focus coming back from the preview must not select the text,
+                # or the next key would replace the whole message.
+                select_on_focus=False,
             )
         with Horizontal(classes="schedule-form-row schedule-when-row"):
             yield Label("At", classes="schedule-label")
@@ -270,6 +273,7 @@ class ScheduleFormScreen(ModalScreen[int]):
                 placeholder="+2h or 08:30",
                 id=f"schedule-at-{index}",
                 classes="schedule-at",
+                select_on_focus=False,
             )
             yield Label("Every", classes="schedule-label")
             yield Input(
@@ -277,6 +281,7 @@ class ScheduleFormScreen(ModalScreen[int]):
                 placeholder="once",
                 id=f"schedule-every-{index}",
                 classes="schedule-every",
+                select_on_focus=False,
             )
             yield Select[str](
                 [],

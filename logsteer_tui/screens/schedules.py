@@ -342,6 +342,9 @@ class SchedulesScreen(LogsteerScreen):
         self.reload_again = False
         """Whether a reload was asked for while the list was being read."""
 
+        self.highlight_above: int | None = None
+        """Set after a save: the next list with a newer schedule highlights it."""
+
     def compose(self) -> ComposeResult:
         with Horizontal(id="schedules-title-row"):
             yield Label("Schedules", id="schedules-title")
@@ -459,6 +462,10 @@ class SchedulesScreen(LogsteerScreen):
         self.summaries = {summary.id: summary for summary in message.summaries}
         for summary in message.summaries:
             table.add_row(*self._cells(summary), key=str(summary.id))
+        newest = max(self.summaries, default=0)
+        if self.highlight_above is not None and newest > self.highlight_above:
+            self.highlight_above = None
+            highlighted = newest
         if highlighted in self.summaries:
             table.move_cursor(row=table.get_row_index(str(highlighted)))
         count = len(self.summaries)
@@ -610,6 +617,8 @@ class SchedulesScreen(LogsteerScreen):
         def saved(count: int | None) -> None:
             if count:
                 self.notify(f"Saved {count} schedule{'s' if count != 1 else ''}.")
+                # The keys that follow act on what was just saved.
+                self.highlight_above = max(self.summaries, default=0)
                 self.reload()
 
         self.app.push_screen(ScheduleFormScreen(self.runtime, target), saved)
