@@ -199,3 +199,13 @@ def test_history_and_deliveries_read_plainly(
     assert row.endswith("skipped     Do not send SMS is set.")
     assert main(["schedule", "deliveries", "1", "--status", "failed"]) == 0
     assert capsys.readouterr().out == "Run 1 has no failed deliveries.\n"
+
+
+def test_segment_in_other_case_gets_a_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    everyone(tmp_path)
+    create = ["schedule", "create", "--segment", "everyone", "--body", "Hi"]
+    assert main([*create, "--at", "+1h", "--yes"]) == 2
+    error = capsys.readouterr().err
+    assert "Segment 'everyone' not found; did you mean 'Everyone'?" in error

@@ -60,8 +60,14 @@ async def test_edit_unknown_segment_names_it(app: Runtime) -> None:
     with pytest.raises(ScheduleError) as caught:
         await app.schedules.edit(schedule_id, segment="Nobody here")
     assert caught.value.message == (
-        f"Schedule {schedule_id}: segment 'Nobody here' not found. List segments "
+        f"Schedule {schedule_id}: segment 'Nobody here' not found; list segments "
         "with `logsteer segments list`."
+    )
+    with pytest.raises(ScheduleError) as caught:
+        await app.schedules.edit(schedule_id, segment="everyone")
+    assert caught.value.message == (
+        f"Schedule {schedule_id}: segment 'everyone' not found; did you mean "
+        "'Everyone'? Segment names match exactly."
     )
     schedule = await app.schedules.get(schedule_id)
     assert schedule.segment_name == "Everyone"

@@ -73,6 +73,16 @@ def test_unreadable_time_rejected(text: str) -> None:
     assert repr(text) in caught.value.message
 
 
+@pytest.mark.parametrize("text", ["+2x", "+", "+h"])
+def test_bad_relative_time_shows_forms(text: str) -> None:
+    with pytest.raises(ScheduleTimeError) as caught:
+        parse_send_time(text, ZAGREB, NOW)
+    assert caught.value.message.endswith(
+        "is not a time from now; write a number with d, h or m after the +, "
+        "such as +2h, +1d or +1h30m"
+    )
+
+
 def test_time_in_spring_gap_rejected() -> None:
     with pytest.raises(ScheduleTimeError) as caught:
         parse_send_time("2027-03-28 02:30", ZAGREB, NOW)

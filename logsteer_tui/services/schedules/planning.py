@@ -244,13 +244,11 @@ async def _target(
 ) -> tuple[int | None, str, Target]:
     segment = None
     if request.segment:
-        segment = await session.scalar(
-            select(Segment).where(Segment.name == request.segment.strip())
-        )
+        segment = await find_segment(session, request.segment)
         if segment is None:
             raise NotFoundError(
-                f"Segment {request.segment!r} not found; list segments with "
-                "`logsteer segments list`."
+                f"Segment {request.segment!r} not found; "
+                f"{await segment_hint(session, request.segment)}"
             )
     if request.contact_ids is not None:
         if not request.contact_ids:
@@ -268,3 +266,21 @@ async def _target(
         raise ScheduleError("Pick a segment to send to.", NOT_SAVED)
     condition = segments.condition(parse_definition(segment.definition))
     return segment.id, segment.name, condition
+
+
+async def find_segment(session: AsyncSession, name: str) -> Segment | None:
+    """Return the segment named ``name`` exactly, ignoring outer spaces."""
+    return await session.scalar(select(Segment).where(Segment.name == name.strip()))
+
+
+async def segment_hint(session: AsyncSession, name: str) -> str:
+    """Return what to do about a segment name that matched none.
+
+    Names match exactly, so a name that differs only in case is offered.
+    """
+    folded = name.strip().casefold()
+    names = (await session.scalars(select(Segment.name))).all()
+    close = [found for found in names if found.casefold() == folded]
+    if close:
+        return f"did you mean {close[0]!r}? Segment names match exactly."
+    return "list segments with `logsteer segments list`."

@@ -41,7 +41,6 @@ from logsteer_tui.db.models import (
     ScheduleRunStatus,
     SchedulerWorker,
     ScheduleStatus,
-    Segment,
     Template,
 )
 from logsteer_tui.db.types import utc_now
@@ -62,8 +61,10 @@ from logsteer_tui.services.schedules.planning import (
     ScheduleRequest,
     check_request,
     check_template,
+    find_segment,
     first_fire_time,
     recurring_start,
+    segment_hint,
 )
 from logsteer_tui.services.schedules.preview import SchedulePreview, build_preview
 from logsteer_tui.services.schedules.recurrence import parse_rule
@@ -206,13 +207,12 @@ class SchedulerService:
             if transliterate is not None:
                 schedule.transliterate = transliterate
             if segment is not None:
-                found = await session.scalar(
-                    select(Segment).where(Segment.name == segment.strip())
-                )
+                found = await find_segment(session, segment)
                 if found is None:
+                    hint = await segment_hint(session, segment)
                     raise ScheduleError(
-                        f"Schedule {schedule_id}: segment {segment!r} not found. "
-                        "List segments with `logsteer segments list`.",
+                        f"Schedule {schedule_id}: segment {segment!r} not found; "
+                        f"{hint}",
                         NOT_SAVED,
                     )
                 schedule.segment_id = found.id

@@ -80,6 +80,12 @@ def parse_send_time(text: str, zone: tzinfo, now: datetime | None = None) -> dat
 def _relative(text: str, value: str, now: datetime) -> datetime | None:
     match = _RELATIVE.match(value)
     if match is None:
+        if value.startswith("+"):
+            raise ScheduleTimeError(
+                text,
+                "is not a time from now; write a number with d, h or m after the "
+                "+, such as +2h, +1d or +1h30m",
+            )
         return None
     delta = timedelta()
     for amount, unit in _RELATIVE_PART.findall(match.group(1)):
