@@ -576,6 +576,10 @@ class RunEngine:
             schedule.body,
             provider.name,
         )
+        # NOTE: cancelling this task does not stop a call in the writer's thread.
+        # A claim or message write then commits unseen, and recovery settles it
+        # once this worker has stopped: claims go back to pending, and written
+        # messages the provider cannot be asked about become interrupted.
         messages = await batches.store(run_id, shared, drafts, outcomes)
         prepared = [
             _Prepared(
