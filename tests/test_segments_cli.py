@@ -90,6 +90,17 @@ def test_show_and_delete_missing(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["segments", "delete", "Nope"]) == 2
 
 
+def test_show_in_other_case_gets_a_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_json(tmp_path, DEFINITION)
+    assert main(["segments", "save", "Ana", "--file", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["segments", "show", "ANA"]) == 2
+    error = capsys.readouterr().err
+    assert "Segment 'ANA' not found; did you mean 'Ana'?" in error
+
+
 def test_fields_lists_operators(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["segments", "fields", "--json"]) == 0
     fields = {item["field"]: item for item in json.loads(capsys.readouterr().out)}

@@ -13,14 +13,18 @@ from logsteer_tui.db.models import (
     Channel,
     MessageType,
     Schedule,
-    Segment,
     Template,
 )
 from logsteer_tui.errors import LogsteerError, NotFoundError, ValidationError
 from logsteer_tui.services.schedules.checks import Target
 from logsteer_tui.services.schedules.recurrence import Recurrence, parse_rule
 from logsteer_tui.services.schedules.timing import parse_send_time
-from logsteer_tui.services.segments import SegmentService, parse_definition
+from logsteer_tui.services.segments import (
+    SegmentService,
+    find_segment,
+    parse_definition,
+    segment_hint,
+)
 from logsteer_tui.services.templates import (
     attribute_field_name,
     unknown_field_names,
@@ -266,21 +270,3 @@ async def _target(
         raise ScheduleError("Pick a segment to send to.", NOT_SAVED)
     condition = segments.condition(parse_definition(segment.definition))
     return segment.id, segment.name, condition
-
-
-async def find_segment(session: AsyncSession, name: str) -> Segment | None:
-    """Return the segment named ``name`` exactly, ignoring outer spaces."""
-    return await session.scalar(select(Segment).where(Segment.name == name.strip()))
-
-
-async def segment_hint(session: AsyncSession, name: str) -> str:
-    """Return what to do about a segment name that matched none.
-
-    Names match exactly, so a name that differs only in case is offered.
-    """
-    folded = name.strip().casefold()
-    names = (await session.scalars(select(Segment.name))).all()
-    close = [found for found in names if found.casefold() == folded]
-    if close:
-        return f"did you mean {close[0]!r}? Segment names match exactly."
-    return "list segments with `logsteer segments list`."

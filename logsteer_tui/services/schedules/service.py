@@ -61,16 +61,14 @@ from logsteer_tui.services.schedules.planning import (
     ScheduleRequest,
     check_request,
     check_template,
-    find_segment,
     first_fire_time,
     recurring_start,
-    segment_hint,
 )
 from logsteer_tui.services.schedules.preview import SchedulePreview, build_preview
 from logsteer_tui.services.schedules.recurrence import parse_rule
 from logsteer_tui.services.schedules.rows import set_exact_counts
 from logsteer_tui.services.schedules.timing import parse_send_time
-from logsteer_tui.services.segments import SegmentService
+from logsteer_tui.services.segments import SegmentService, find_segment, segment_hint
 from logsteer_tui.services.sms import SmsService
 
 log = logging.getLogger(__name__)

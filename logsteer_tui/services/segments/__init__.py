@@ -30,6 +30,8 @@ from logsteer_tui.services.segments.service import (
     SegmentService,
     SegmentSort,
     SegmentSummary,
+    find_segment,
+    segment_hint,
 )
 
 __all__ = [
@@ -52,10 +54,12 @@ __all__ = [
     "ValueType",
     "describe_condition",
     "describe_group",
+    "find_segment",
     "operator_label",
     "parse_condition",
     "parse_definition",
     "parse_definition_text",
+    "segment_hint",
     "value_from_text",
     "value_to_text",
 ]

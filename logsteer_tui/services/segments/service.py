@@ -513,13 +513,10 @@ class SegmentService:
         )
 
     async def _find(self, session: AsyncSession, name: str) -> Segment:
-        segment = await session.scalar(
-            select(Segment).where(Segment.name == name.strip())
-        )
+        segment = await find_segment(session, name)
         if segment is None:
             raise NotFoundError(
-                f"Segment {name!r} not found; list segments with "
-                "`logsteer segments list`."
+                f"Segment {name!r} not found; {await segment_hint(session, name)}"
             )
         return segment
 
@@ -565,3 +562,21 @@ def _saved(segment: Segment) -> SavedSegment:
         parse_definition(segment.definition),
         segment.updated_at,
     )
+
+
+async def find_segment(session: AsyncSession, name: str) -> Segment | None:
+    """Return the segment named ``name`` exactly, ignoring outer spaces."""
+    return await session.scalar(select(Segment).where(Segment.name == name.strip()))
+
+
+async def segment_hint(session: AsyncSession, name: str) -> str:
+    """Return what to do about a segment name that matched none.
+
+    Names match exactly, so a name that differs only in case is offered.
+    """
+    folded = name.strip().casefold()
+    names = (await session.scalars(select(Segment.name))).all()
+    close = [found for found in names if found.casefold() == folded]
+    if close:
+        return f"did you mean {close[0]!r}? Segment names match exactly."
+    return "list segments with `logsteer segments list`."
