@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -71,3 +71,22 @@ def _from_sqlite(value: str | None) -> datetime | None:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+Processor = Callable[[Any], Any] | None
+"""SQLAlchemy's conversion of one value to or from the driver, or None for none."""
+
+
+def bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor:
+    """Return how ``type_`` converts a value for ``dialect``'s driver."""
+    return type_.dialect_impl(dialect).bind_processor(dialect)
+
+
+def result_processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor:
+    """Return how ``type_`` converts a value read from ``dialect``'s driver."""
+    return type_.dialect_impl(dialect).result_processor(dialect, None)
+
+
+def apply_processor(processor: Processor, value: Any) -> Any:
+    """Convert ``value`` with ``processor``, or return it as it is without one."""
+    return value if processor is None else processor(value)

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table
@@ -36,7 +35,12 @@ from logsteer_tui.db.models import (
     Order,
     ScheduleRunStatus,
 )
-from logsteer_tui.db.types import utc_now
+from logsteer_tui.db.types import (
+    apply_processor,
+    bind_processor,
+    result_processor,
+    utc_now,
+)
 from logsteer_tui.db.writer import SqliteWriter
 from logsteer_tui.services.schedules.checks import (
     CONTACT_DELETED,
@@ -123,13 +127,12 @@ class _Rows:
         self.names = [column.name for column in table.columns]
         self.select = ", ".join(f'"{name}"' for name in self.names)
         self.processors = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in table.columns
+            result_processor(column.type, dialect) for column in table.columns
         ]
 
     def values(self, row: Sequence[Any]) -> dict[str, Any]:
         return {
-            name: processor(value) if processor is not None else value
+            name: apply_processor(processor, value)
             for name, processor, value in zip(
                 self.names, self.processors, row, strict=True
             )
@@ -146,9 +149,7 @@ class SqliteBatches:
         self._addresses = _Rows(cast(Table, Address.__table__), dialect)
         self._orders = _Rows(cast(Table, Order.__table__), dialect)
         updated = cast(Table, Contact.__table__).c.updated_at.type
-        self._time: Callable[[datetime], Any] = updated.dialect_impl(
-            dialect
-        ).bind_processor(dialect) or (lambda value: value)
+        self._time = bind_processor(updated, dialect)
 
     @classmethod
     def of(
@@ -283,7 +284,7 @@ class SqliteBatches:
         return await self._writer.transaction(work)
 
     def _now(self) -> Any:
-        return self._time(utc_now())
+        return apply_processor(self._time, utc_now())
 
     def _read_contacts(
         self, connection: sqlite3.Connection, ids: str, addresses: bool, orders: bool

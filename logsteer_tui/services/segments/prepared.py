@@ -13,7 +13,7 @@ them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -21,12 +21,15 @@ import aiosqlite
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.types import TypeEngine
 from sqlalchemy.util import greenlet_spawn
 
 from logsteer_tui.db.engine import sqlite_reader
-
-Processor = Callable[[Any], Any] | None
+from logsteer_tui.db.types import (
+    Processor,
+    apply_processor,
+    bind_processor,
+    result_processor,
+)
 
 
 @dataclass(frozen=True)
@@ -62,15 +65,15 @@ class PreparedQuery:
                 )
         names = tuple(compiled.positiontup or ())
         bind_processors = {
-            name: _bind_processor(compiled.binds[name].type, dialect) for name in names
+            name: bind_processor(compiled.binds[name].type, dialect) for name in names
         }
         values = {
-            name: _apply(bind_processors[name], value)
+            name: apply_processor(bind_processors[name], value)
             for name, value in compiled.construct_params().items()
             if name in bind_processors
         }
         result_processors = tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            result_processor(column.type, dialect)
             for column in statement.selected_columns
         )
         return cls(compiled.string, names, values, bind_processors, result_processors)
@@ -81,7 +84,7 @@ class PreparedQuery:
         for name, value in (overrides or {}).items():
             if name not in self.bind_processors:
                 raise KeyError(f"{name!r} is not a parameter of the statement")
-            values[name] = _apply(self.bind_processors[name], value)
+            values[name] = apply_processor(self.bind_processors[name], value)
         return tuple(values[name] for name in self.names)
 
     def rows(self, raw_rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
@@ -128,11 +131,3 @@ class PreparedQuery:
             # allows only inside its greenlet.
             await greenlet_spawn(pooled.close)
         return self.rows(raw_rows)
-
-
-def _bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor:
-    return type_.dialect_impl(dialect).bind_processor(dialect)
-
-
-def _apply(processor: Processor, value: Any) -> Any:
-    return value if processor is None else processor(value)
