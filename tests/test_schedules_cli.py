@@ -18,6 +18,20 @@ def everyone(tmp_path: Path) -> None:
     assert main(["segments", "save", "Everyone", "--file", str(path)]) == 0
 
 
+def insert_run(
+    database: Path, status: str, total: int, sent: int, skipped: int
+) -> None:
+    """Insert run 1 of schedule 1, planned at 10:00 UTC, as a scheduler writes it."""
+    with sqlite3.connect(database) as connection:
+        connection.execute(
+            "INSERT INTO schedule_run (schedule_id, planned_at, status, populated, "
+            "total, sent, skipped, failed, note, created_at, updated_at) VALUES "
+            "(1, '2026-12-04 10:00:00', ?, 1, ?, ?, ?, 0, '', "
+            "'2026-12-04 10:00:00', '2026-12-04 10:00:00')",
+            (status, total, sent, skipped),
+        )
+
+
 def test_create_prints_preview_and_lists(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -107,13 +121,7 @@ def test_list_json_status_matches_text(
     create = ["schedule", "create", "--segment", "Everyone", "--body", "Hi"]
     assert main([*create, "--at", "+1h", "--yes"]) == 0
     # A run row as another process writes it while it sends.
-    with sqlite3.connect(isolated_dirs.database_file) as connection:
-        connection.execute(
-            "INSERT INTO schedule_run (schedule_id, planned_at, status, populated, "
-            "total, sent, skipped, failed, note, created_at, updated_at) VALUES "
-            "(1, '2026-12-04 10:00:00', 'running', 1, 3, 1, 0, 0, '', "
-            "'2026-12-04 10:00:00', '2026-12-04 10:00:00')"
-        )
+    insert_run(isolated_dirs.database_file, "running", total=3, sent=1, skipped=0)
     capsys.readouterr()
     assert main(["schedule", "list"]) == 0
     (row,) = capsys.readouterr().out.splitlines()[1:]
@@ -175,23 +183,20 @@ def test_history_and_deliveries_read_plainly(
     everyone(tmp_path)
     create = ["schedule", "create", "--segment", "Everyone", "--body", "Hi"]
     assert main([*create, "--at", "+1h", "--yes"]) == 0
-    # A finished run as the scheduler leaves it, planned at 10:00 UTC.
+    # A finished run as the scheduler leaves it.
+    insert_run(isolated_dirs.database_file, "finished", total=1, sent=0, skipped=1)
     with sqlite3.connect(isolated_dirs.database_file) as connection:
-        connection.execute(
-            "INSERT INTO schedule_run (schedule_id, planned_at, status, populated, "
-            "total, sent, skipped, failed, note, created_at, updated_at) VALUES "
-            "(1, '2026-12-04 10:00:00', 'finished', 1, 1, 0, 1, 0, '', "
-            "'2026-12-04 10:00:00', '2026-12-04 10:00:00')"
-        )
         connection.execute(
             "INSERT INTO delivery (run_id, contact_id, status, reason, error_code, "
             "updated_at) VALUES (1, 1, 'skipped', 'Do not send SMS is set.', "
             "'do_not_send_sms', '2026-12-04 10:00:01')"
         )
     capsys.readouterr()
+
     assert main(["schedule", "history", "1"]) == 0
     # The default zone is Europe/Zagreb, one hour ahead of UTC in December.
     assert capsys.readouterr().out.startswith("Run 1  2026-12-04 11:00  finished:")
+
     assert main(["schedule", "deliveries", "1"]) == 0
     header, row = capsys.readouterr().out.splitlines()
     assert header.split() == ["Contact", "Name", "Mobile", "1", "Status", "Reason"]

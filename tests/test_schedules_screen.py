@@ -55,6 +55,19 @@ async def open_schedules(pilot: Pilot[int]) -> SchedulesScreen:
     return screen
 
 
+async def open_form(pilot: Pilot[int], key: str, segments: int) -> ScheduleFormScreen:
+    """Press ``key`` on the Schedules screen; return the form once it lists segments."""
+    app = pilot.app
+    await pilot.press(key)
+    await settle(pilot, lambda: isinstance(app.screen, ScheduleFormScreen))
+    form = app.screen
+    assert isinstance(form, ScheduleFormScreen)
+    choice = form.query_one("#schedule-segment", Select)
+    # The options are the blank choice and the saved segments.
+    await settle(pilot, lambda: len(choice._options) > segments)
+    return form
+
+
 def cells(screen: SchedulesScreen, row: int) -> list[str]:
     table = screen.query_one("#schedules-table", DataTable)
     return [str(cell) for cell in table.get_row_at(row)]
@@ -292,11 +305,9 @@ async def test_edit_changes_segment_and_translit(runtime: Runtime) -> None:
         screen = await open_schedules(pilot)
         table = screen.query_one("#schedules-table", DataTable)
         await settle(pilot, lambda: table.row_count == 1)
-        await pilot.press("e")
-        await settle(pilot, lambda: isinstance(app.screen, ScheduleFormScreen))
-        form = app.screen
+        form = await open_form(pilot, "e", segments=2)
         segment = form.query_one("#schedule-segment", Select)
-        await settle(pilot, lambda: len(segment._options) > 2)
+
         # From the text, back to the type and then the segment.
         await pilot.press("shift+tab", "shift+tab")
         assert segment.has_focus
@@ -387,12 +398,8 @@ async def test_saved_schedule_gets_the_highlight(runtime: Runtime) -> None:
         screen = await open_schedules(pilot)
         table = screen.query_one("#schedules-table", DataTable)
         await settle(pilot, lambda: table.row_count == 2)
-        await pilot.press("n")
-        await settle(pilot, lambda: isinstance(app.screen, ScheduleFormScreen))
-        form = app.screen
-        segment = form.query_one("#schedule-segment", Select)
-        await settle(pilot, lambda: len(segment._options) > 1)
-        segment.value = "Everyone"
+        form = await open_form(pilot, "n", segments=1)
+        form.query_one("#schedule-segment", Select).value = "Everyone"
         await pilot.press(*"Third", "tab", *"+3h")
         # A preview, and escape back to the text: typing goes on at its end.
         await pilot.press("ctrl+r")

@@ -63,6 +63,7 @@ async def run_rows(app: Runtime, sqlite_path: bool) -> dict[str, Any]:
     await save_everyone(app)
     schedule_id = await create(app.schedules, body=BODY, message_type=MessageType.SALES)
     (run_id,) = await fire_and_wait(app.schedules, schedule_id)
+
     async with app.sessions() as session:
         messages = (await session.scalars(select(Message).order_by(Message.id))).all()
         events = (
@@ -74,6 +75,7 @@ async def run_rows(app: Runtime, sqlite_path: bool) -> dict[str, Any]:
         ).all()
         contacts = (await session.scalars(select(Contact).order_by(Contact.id))).all()
     run = await run_row(app, run_id)
+
     return {
         "run": (run.status, run.total, run.sent, run.skipped, run.failed),
         "deliveries": [

@@ -322,8 +322,8 @@ async def run_deliveries(args: argparse.Namespace, runtime: Runtime) -> int:
         runtime.sessions, args.run, statuses or list(DeliveryStatus), limit=100_000
     )
     if not named:
-        shown = " or ".join(status.value for status in statuses) if statuses else ""
-        print(f"Run {args.run} has no {shown + ' ' if shown else ''}deliveries.")
+        words = " or ".join(status.value for status in statuses)
+        print(f"Run {args.run} has no {words + ' ' if words else ''}deliveries.")
         return 0
     print(f"{'Contact':>8}  {'Name':<22} {'Mobile 1':<16} {'Status':<11} Reason")
     for row in named:

@@ -217,7 +217,7 @@ class SqliteBatches:
             claimed += [outcome.delivery_id for outcome in outcomes]
             # The claims no one settled since, the contacts' consent now, and
             # the last message id, all under the write lock.
-            held_ids, consent, last = connection.execute(
+            claimed_ids, consent, last = connection.execute(
                 "SELECT (SELECT json_group_array(id) FROM delivery"
                 "  WHERE id IN (SELECT value FROM json_each(?))"
                 "  AND status = ? AND claimed_by = ? AND message_id IS NULL),"
@@ -231,13 +231,13 @@ class SqliteBatches:
                     _dump([draft.contact_id for draft in drafts]),
                 ),
             ).fetchone()
-            held = set(json.loads(held_ids))
+            still_claimed = set(json.loads(claimed_ids))
             flags = dict(json.loads(consent))
 
-            rows = [item for item in outcomes if item.delivery_id in held]
+            rows = [item for item in outcomes if item.delivery_id in still_claimed]
             allowed: list[Draft] = []
             for draft in drafts:
-                if draft.delivery_id not in held:
+                if draft.delivery_id not in still_claimed:
                     continue
                 if draft.contact_id not in flags:
                     rows.append(_skip(draft, CONTACT_DELETED, CONTACT_DELETED_REASON))
