@@ -830,26 +830,44 @@ class RunEngine:
         """Record the provider's replies and return the run's progress after them."""
         successes = [result for result in results if result.reply is not None]
         failures = [result for result in results if result.error is not None]
-        if self._batches is not None:
-            after = await self._batches.record_sent(
+        if failures:
+            log.warning(
+                "Run %s: %d of %d SMS failed, first: %s",
                 run_id,
-                [
-                    Accepted(
-                        result.prepared.sms.message_id,
-                        result.prepared.delivery_id,
-                        result.prepared.contact_id,
-                        result.reply.provider_message_id,
-                        result.prepared.sms.body,
-                    )
-                    for result in successes
-                    if result.reply is not None
-                ],
+                len(failures),
+                len(results),
+                failures[0].error,
             )
-            if not failures:
-                return _progress_of(run_id, after)
-            # Failures are few, and each may record an opt-out, so they take
-            # the ORM path.
-            successes = []
+        if self._batches is None:
+            await self._record_in_session(run_id, successes, failures)
+            return await self.progress(run_id)
+        after = await self._batches.record_sent(
+            run_id,
+            [
+                Accepted(
+                    result.prepared.sms.message_id,
+                    result.prepared.delivery_id,
+                    result.prepared.contact_id,
+                    result.reply.provider_message_id,
+                    result.prepared.sms.body,
+                )
+                for result in successes
+                if result.reply is not None
+            ],
+        )
+        if not failures:
+            return _progress_of(run_id, after)
+        # Failures are few, and each may record an opt-out, so they take the
+        # SQLAlchemy path.
+        await self._record_in_session(run_id, [], failures)
+        return await self.progress(run_id)
+
+    async def _record_in_session(
+        self,
+        run_id: int,
+        successes: Sequence[_Result],
+        failures: Sequence[_Result],
+    ) -> None:
         async with self._sessions() as session, session.begin():
             # A claim settled by another worker meanwhile is not overwritten.
             mine = (
@@ -881,15 +899,6 @@ class RunEngine:
             if rows:
                 await update_rows(session, DELIVERY, rows, *mine)
             await add_counts(session, run_id, sent=len(successes), failed=len(failures))
-        if failures:
-            log.warning(
-                "Run %s: %d of %d SMS failed, first: %s",
-                run_id,
-                len(failures),
-                len(results),
-                failures[0].error,
-            )
-        return await self.progress(run_id)
 
     async def _record_sent(
         self, session: AsyncSession, successes: Sequence[_Result]
